@@ -1,0 +1,1 @@
+"""Açık Kapı: the citizen request system of Turkish governorships."""

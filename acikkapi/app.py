@@ -1,0 +1,133 @@
+"""The ASGI application: /graphql, /health, signed downloads and printable reports."""
+
+import asyncio
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
+from acikkapi.http_view import GraphQLView
+from acikkapi.models import Application, Attachment
+from acikkapi.permissions.actor import Actor
+from acikkapi.permissions.applications import can_see
+from acikkapi.schema import build_schema
+from acikkapi.schema.context import Services
+from acikkapi.services.applications import load_application
+from acikkapi.services.http import client_session
+from acikkapi.services.identity import HttpIdentityService, IdentityService
+from acikkapi.services.links import check_signed
+from acikkapi.services.outbox import OutboxDispatcher
+from acikkapi.services.reports import application_report_html
+from acikkapi.services.sessions import find_session
+from acikkapi.services.sms import HttpSmsGateway, SmsGateway
+from acikkapi.services.storage import FileSystemStorage
+from acikkapi.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
+PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+
+class ASGIEndpoint:
+    """Makes Starlette route to a plain ASGI callable (the GraphQL view is built in the lifespan)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, identity: IdentityService | None = None,
+               sms: SmsGateway | None = None) -> Starlette:
+    settings = settings or get_settings()
+    state: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        engine = make_engine(resolve_database_url(settings), settings.db_pool_size)
+        http = client_session(settings.http_timeout_seconds)
+        sessionmaker = make_sessionmaker(engine)
+        services = Services(
+            settings=settings, sessionmaker=sessionmaker,
+            identity=identity or HttpIdentityService(settings.identity_url, http),
+            storage=FileSystemStorage(settings.attachment_dir))
+        state["services"] = services
+        state["graphql"] = GraphQLView(build_schema(settings), services)
+        dispatcher = OutboxDispatcher(
+            sessionmaker, sms or HttpSmsGateway(settings.sms_url, settings.sms_sender, http),
+            poll_seconds=settings.outbox_poll_seconds, max_attempts=settings.outbox_max_attempts,
+            backoff_seconds=settings.outbox_backoff_seconds)
+        task = asyncio.create_task(dispatcher.run_forever(), name="outbox")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await http.close()
+            await engine.dispose()
+
+    async def graphql(scope, receive, send) -> None:
+        await state["graphql"](scope, receive, send)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def _linked_actor(request: Request, path: str) -> Actor | None:
+        query = request.query_params
+        session_id = check_signed(settings.secret_key, path, query.get("s", ""), query.get("e", ""),
+                                  query.get("sig", ""))
+        if session_id is None:
+            return None
+        async with state["services"].sessionmaker() as session:
+            auth = await find_session(session, settings, session_id=session_id, touch=False)
+        return Actor.of(auth) if auth else None
+
+    async def download(request: Request) -> Response:
+        try:
+            attachment_id = uuid.UUID(request.path_params["attachment_id"])
+        except ValueError:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        actor = await _linked_actor(request, request.url.path)
+        if actor is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        async with state["services"].sessionmaker() as session:
+            row = (await session.execute(
+                select(Attachment, Application).join(Application, Application.id == Attachment.application_id)
+                .where(Attachment.id == attachment_id))).first()
+        if row is None or not can_see(actor, row.Application):
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        attachment = row.Attachment
+        disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
+        return StreamingResponse(
+            state["services"].storage.read(attachment.storage_key), media_type=attachment.content_type,
+            headers={**PRIVATE, "Content-Disposition": disposition, "Content-Length": str(attachment.size)})
+
+    async def report(request: Request) -> Response:
+        actor = await _linked_actor(request, request.url.path)
+        if actor is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        tracking_no = request.path_params["tracking_no"]
+        async with state["services"].sessionmaker() as session:
+            application = await session.scalar(select(Application).where(Application.tracking_no == tracking_no))
+            if application is None or not can_see(actor, application):
+                return PlainTextResponse(NOT_FOUND, status_code=404)
+            application = await load_application(session, Application.id == application.id)
+        return HTMLResponse(application_report_html(application), headers=PRIVATE)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", ASGIEndpoint(graphql), methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/files/{attachment_id}", download),
+            Route("/reports/applications/{tracking_no:int}", report),
+        ],
+        lifespan=lifespan,
+    )

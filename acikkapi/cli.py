@@ -1,0 +1,79 @@
+"""`acikkapi demo | serve | db upgrade | seed`."""
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
+from acikkapi.migrate import upgrade
+from acikkapi.services.reference_data import load_reference_data
+from acikkapi.settings import Settings, get_settings
+
+log = logging.getLogger("acikkapi")
+
+
+async def prepare_database(settings: Settings, *, seed: bool, demo: bool) -> None:
+    """Apply migrations and, when asked, load the reference data (and demo users)."""
+    engine = make_engine(resolve_database_url(settings), pool_size=2)
+    try:
+        await upgrade(engine)
+        if seed:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await load_reference_data(session, demo=demo)
+    finally:
+        await engine.dispose()
+
+
+async def serve(settings: Settings, *, demo: bool) -> None:
+    from acikkapi.app import create_app
+
+    runners = []
+    if demo:
+        from acikkapi.simulators.runner import start_simulators
+
+        runners, identity_url, sms_url = await start_simulators(identity_port=8101, sms_port=8102, print_sms=True)
+        settings = settings.model_copy(update={"identity_url": identity_url, "sms_url": sms_url, "demo": True})
+        log.warning("demo: identity simulator at %s, SMS simulator at %s (codes are logged here)",
+                    identity_url, sms_url)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                            log_level="info", server_header=False)
+    log.warning("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="acikkapi", description="Açık Kapı GraphQL server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="migrate, load reference and demo data, start the simulators and serve")
+    serve_parser = commands.add_parser("serve", help="migrate and serve")
+    serve_parser.add_argument("--no-migrate", action="store_true")
+    db = commands.add_parser("db", help="database commands")
+    db.add_argument("action", choices=["upgrade"])
+    seed = commands.add_parser("seed", help="load reference data (addresses, categories, DETSİS units)")
+    seed.add_argument("--demo", action="store_true", help="also create the demo staff users")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if args.command == "demo":
+        asyncio.run(prepare_database(settings, seed=True, demo=True))
+        asyncio.run(serve(settings, demo=True))
+    elif args.command == "serve":
+        if not args.no_migrate:
+            asyncio.run(prepare_database(settings, seed=False, demo=False))
+        asyncio.run(serve(settings, demo=False))
+    elif args.command == "db":
+        asyncio.run(prepare_database(settings, seed=False, demo=False))
+    elif args.command == "seed":
+        asyncio.run(prepare_database(settings, seed=True, demo=args.demo))
+
+
+if __name__ == "__main__":
+    main()

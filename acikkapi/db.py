@@ -1,0 +1,52 @@
+"""Database connection: an external PostgreSQL by URL, or an embedded one started from the pgserver package."""
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from acikkapi.settings import Settings
+
+log = logging.getLogger(__name__)
+_embedded: dict[Path, object] = {}
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) a private PostgreSQL in `data_dir/pg` and return its libpq URL."""
+    import pgserver  # imported lazily: production never needs it
+
+    pg_dir = (data_dir / "pg").resolve()
+    if pg_dir not in _embedded:
+        pg_dir.mkdir(parents=True, exist_ok=True)
+        _embedded[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode="stop")
+        log.info("embedded PostgreSQL running in %s", pg_dir)
+    return _embedded[pg_dir].get_uri()
+
+
+def resolve_database_url(settings: Settings, database: str = "acikkapi") -> str:
+    """The SQLAlchemy asyncpg URL for the configured server; the embedded one gets `database` created."""
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        uri = start_embedded_postgres(settings.data_dir)
+        server = _embedded[(settings.data_dir / "pg").resolve()]
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{database}";')
+        url = uri.replace("/postgres?", f"/{database}?", 1)
+    return to_asyncpg_url(url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError("ACIKKAPI_DATABASE_URL must be a postgresql:// URL")
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)

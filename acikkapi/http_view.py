@@ -1,0 +1,206 @@
+"""The GraphQL-over-HTTP endpoint: strawberry's ASGI view with the specification's negotiation and status
+codes, bounded request bodies, streaming upload limits and a CSRF guard for multipart requests."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+from cross_web import FormData, HTTPException, StarletteRequestAdapter
+from graphql import ExecutionResult
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import process_result
+from strawberry.http.parse_content_type import parse_content_type
+
+from acikkapi.permissions.actor import Actor
+from acikkapi.schema.context import Context, Services
+from acikkapi.services.attachments import FileTooLarge
+from acikkapi.services.sessions import find_session
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+# Headers a browser cannot send cross-site without a CORS preflight (GraphQL multipart request spec).
+PREFLIGHT_HEADERS = ("graphql-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+
+HTTP_MESSAGES = {
+    400: ("BAD_REQUEST", "İstek okunamadı veya geçerli bir GraphQL isteği değil."),
+    405: ("METHOD_NOT_ALLOWED", "Bu istek yöntemi desteklenmiyor; değişiklikler yalnızca POST ile yapılabilir."),
+    406: ("NOT_ACCEPTABLE", "Yanıt yalnızca application/graphql-response+json veya application/json olabilir."),
+    413: ("PAYLOAD_TOO_LARGE", "İstek boyutu izin verilen sınırı aşıyor."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "İçerik türü application/json veya multipart/form-data olmalıdır."),
+}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None when none can be served."""
+    if not accept or not accept.strip():
+        return GRAPHQL_RESPONSE
+    ranges = []
+    for order, part in enumerate(accept.split(",")):
+        media, *params = [piece.strip() for piece in part.split(";")]
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        ranges.append((-quality, order, media.lower()))
+    for negative_quality, _, media in sorted(ranges):
+        if negative_quality >= 0:
+            break
+        if media in (GRAPHQL_RESPONSE, "application/*", "*/*"):
+            return GRAPHQL_RESPONSE
+        if media == JSON:
+            return JSON
+    return None
+
+
+class _LimitedMultiPartParser(MultiPartParser):
+    """Refuses a file part as soon as it passes the per-file limit, before the rest is read."""
+
+    def __init__(self, *args, max_file_size: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_file_size = max_file_size
+        self._file_size = 0
+
+    def on_part_begin(self) -> None:
+        super().on_part_begin()
+        self._file_size = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current_part.file is not None:
+            self._file_size += end - start
+            if self._file_size > self.max_file_size:
+                raise HTTPException(413, FileTooLarge.message)
+        super().on_part_data(data, start, end)
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, schema, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None,
+                         multipart_uploads_enabled=True, allow_queries_via_get=True)
+        self.services = services
+        settings = services.settings
+
+        class Adapter(StarletteRequestAdapter):
+            """Reads bodies with a cap, counted while streaming."""
+
+            async def _stream(self, limit: int) -> AsyncIterator[bytes]:
+                declared = self._request.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise HTTPException(413, "too large")
+                received = 0
+                async for chunk in self._request.stream():
+                    received += len(chunk)
+                    if received > limit:
+                        raise HTTPException(413, "too large")
+                    yield chunk
+
+            async def get_body(self) -> bytes:
+                return b"".join([chunk async for chunk in self._stream(settings.max_body_bytes)])
+
+            async def get_form_data(self) -> FormData:
+                parser = _LimitedMultiPartParser(
+                    self._request.headers, self._stream(settings.max_upload_bytes),
+                    max_files=settings.max_files_per_request, max_fields=10,
+                    max_part_size=settings.max_body_bytes, max_file_size=settings.max_file_bytes)
+                try:
+                    form = await parser.parse()
+                except MultiPartException as error:
+                    raise HTTPException(400, str(error)) from error
+                self._request.state.form = form
+                return FormData(files=form, form=form)
+
+        self.request_adapter_class = Adapter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no subscriptions yet: refuse the WebSocket handshake
+            await send({"type": "websocket.close", "code": 4404})
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = self.error_response(request, error)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()
+        await response(scope, receive, send)
+
+    def error_response(self, request: Request, error: HTTPException) -> Response:
+        status = error.status_code
+        reason = error.reason or ""
+        if status == 400 and "GET" in reason.upper() and "mutation" in reason.lower():
+            status = 405
+        code, message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])
+        if status == 413 and reason == FileTooLarge.message:
+            code, message = FileTooLarge.code, FileTooLarge.message
+        media = negotiate(request.headers.get("accept")) or JSON
+        headers = {"Allow": "GET, POST"} if status == 405 else {}
+        body = {"errors": [{"message": message, "extensions": {"code": code, "detail": reason[:200]}}]}
+        return Response(orjson.dumps(body), status_code=status, media_type=media, headers=headers)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = await super().get_sub_response(request)
+        media = negotiate(request.headers.get("accept"))
+        if media is None and not self.should_render_graphql_ide(self.request_adapter_class(request)):
+            raise HTTPException(406, "not acceptable")
+        sub_response.media_type = media or JSON
+        return sub_response
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        context = Context(request=request, services=self.services,
+                          client_ip=request.client.host if request.client else None)
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and 10 < len(token.strip()) < 200:
+            async with self.services.sessionmaker() as session, session.begin():
+                auth = await find_session(session, self.services.settings, token=token.strip())
+            context.actor = Actor.of(auth)
+        return context
+
+    async def parse_http_body(self, request: StarletteRequestAdapter):
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST":
+            if content_type == "multipart/form-data":
+                if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+                    raise HTTPException(400, "multipart requests need a GraphQL-Preflight header (CSRF guard)")
+            elif content_type != JSON:
+                raise HTTPException(415, "unsupported content type")
+        try:
+            data = await super().parse_http_body(request)
+        except (AttributeError, TypeError) as error:  # JSON that is not a GraphQL request object
+            raise HTTPException(400, "the body is not a GraphQL request") from error
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, (str, type(None))):
+                raise HTTPException(400, "operationName must be a string")
+        return data
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult):
+        processed = process_result(result)
+        # A request that never executed (syntax or validation error) has no `data` entry at all.
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            processed.pop("data", None)
+        return processed
+
+    def create_response(self, response_data, sub_response: Response) -> Response:
+        status = sub_response.status_code or 200
+        media = sub_response.media_type
+        if media == GRAPHQL_RESPONSE and isinstance(response_data, dict) and "data" not in response_data:
+            status = 400
+        response = Response(self.encode_json(response_data), status_code=status, media_type=media)
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response

@@ -1,0 +1,18 @@
+"""All tables; importing this package registers every model on `Base.metadata`."""
+
+from acikkapi.models.application import (
+    Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
+    ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, tracking_no_seq_value,
+)
+from acikkapi.models.auth import AuthSession, OtpChallenge, Purpose
+from acikkapi.models.base import Base
+from acikkapi.models.outbox import OutboxMessage, OutboxStatus
+from acikkapi.models.reference import District, Place, PlaceKind, Province, ServiceCategory, Unit, UnitKind
+from acikkapi.models.user import Role, User, user_unit
+
+__all__ = [
+    "Application", "ApplicationCategory", "ApplicationEvent", "ApplicationKind", "ApplicationResult",
+    "ApplicationStatus", "Attachment", "AuthSession", "Base", "Channel", "District", "EventAction", "Gender",
+    "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "Purpose",
+    "Role", "ServiceCategory", "Unit", "UnitKind", "User", "tracking_no_seq_value", "user_unit",
+]

@@ -1,0 +1,78 @@
+import enum
+
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from acikkapi.models.base import Base, str_enum
+
+
+class Province(Base):
+    """İl. The primary key is the plate code."""
+
+    __tablename__ = "province"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class District(Base):
+    """İlçe."""
+
+    __tablename__ = "district"
+    __table_args__ = (Index(None, "province_id", "name", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("province.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    province: Mapped[Province] = relationship(lazy="raise")
+
+
+class PlaceKind(enum.Enum):
+    MAHALLE = "Mahalle"
+    KOY = "Köy"
+
+
+class Place(Base):
+    """Mahalle or köy of a district."""
+
+    __tablename__ = "place"
+    __table_args__ = (Index(None, "district_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[PlaceKind] = mapped_column(str_enum(PlaceKind))
+
+
+class ServiceCategory(Base):
+    """Hizmet Başlığı (no parent) or Hizmet Alt Başlığı (with its başlık as parent)."""
+
+    __tablename__ = "service_category"
+    __table_args__ = (
+        Index("uq_service_category_parent_name", text("coalesce(parent_id, 0)"), "name", unique=True),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class UnitKind(enum.Enum):
+    BAKANLIK = "Bakanlık"
+    GENEL_MUDURLUK = "Genel Müdürlük"
+    VALILIK = "Valilik"
+    KAYMAKAMLIK = "Kaymakamlık"
+    IL_MUDURLUGU = "İl Müdürlüğü"
+    BOLGE_MUDURLUGU = "Bölge Müdürlüğü"
+    BELEDIYE = "Belediye"
+    IL_OZEL_IDARESI = "İl Özel İdaresi"
+
+
+class Unit(Base):
+    """A DETSİS unit; the primary key is its 8-digit DETSİS number."""
+
+    __tablename__ = "unit"
+    detsis_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
+    parent_no: Mapped[int | None] = mapped_column(ForeignKey("unit.detsis_no"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,41 @@
+"""Citizen intake (profile, submit) and the citizen's tracking view."""
+
+from sqlalchemy import select
+
+from acikkapi.models import Application, Channel, District, Place, Province, Purpose
+from acikkapi.permissions.actor import require_purpose
+from acikkapi.permissions.applications import visible_applications
+from acikkapi.schema.context import Context
+from acikkapi.services import applications, sessions
+from acikkapi.services.applications import ApplicationDraft
+from acikkapi.services.identity import Person
+
+
+async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None]:
+    """The identity service's answer for the verified applicant, with the residence as address records."""
+    auth = require_purpose(context.actor, Purpose.APPLY)
+    person = Person.from_json(auth.identity)
+    async with context.reading() as session:
+        ids = await applications.resolve_residence(session, person)
+        records = None
+        if ids:
+            records = (await session.execute(
+                select(Province, District, Place)
+                .where(Province.id == ids[0], District.id == ids[1], Place.id == ids[2]))).first()
+    return person, auth.phone, tuple(records) if records else None
+
+
+async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
+    auth = require_purpose(context.actor, Purpose.APPLY)
+    async with context.mutation() as session:
+        application = await applications.submit_application(
+            session, context.settings, context.services.storage, person=Person.from_json(auth.identity),
+            draft=draft, channel=Channel.WEB, actor_label="Vatandaş")
+        await sessions.revoke(session, auth)  # one verified code, one application
+    return application
+
+
+async def tracked_application(context: Context) -> Application:
+    require_purpose(context.actor, Purpose.TRACK)
+    async with context.reading() as session:
+        return await applications.load_application(session, visible_applications(context.actor))

@@ -1,0 +1,65 @@
+"""Asking for, resending, cancelling and verifying one-time codes; staff sign-out."""
+
+import uuid
+
+from acikkapi.models import OtpChallenge, Purpose
+from acikkapi.permissions.actor import require_staff
+from acikkapi.schema.context import Context
+from acikkapi.services import otp, sessions, signin
+from acikkapi.services.errors import ValidationFailed
+from acikkapi.services.tckn import mask_phone
+
+
+def challenge_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise otp.CodeInvalid() from None
+
+
+def phone_hint(challenge: OtpChallenge) -> str | None:
+    # The tracking form names no phone: hinting at one would tell whether the application exists.
+    return None if challenge.purpose is Purpose.TRACK else mask_phone(challenge.phone)
+
+
+async def request_apply_code(context: Context, **fields) -> OtpChallenge:
+    async with context.mutation() as session:
+        return await signin.request_apply_code(session, context.settings, context.services.identity,
+                                               client_ip=context.client_ip, **fields)
+
+
+async def request_tracking_code(context: Context, *, tracking_no: int, tckn: str) -> OtpChallenge:
+    async with context.mutation() as session:
+        return await signin.request_tracking_code(session, context.settings, tracking_no=tracking_no,
+                                                  tckn=tckn, client_ip=context.client_ip)
+
+
+async def request_staff_code(context: Context, *, tckn: str, phone: str) -> OtpChallenge:
+    async with context.mutation() as session:
+        return await signin.request_staff_code(session, context.settings, tckn=tckn, phone=phone,
+                                               client_ip=context.client_ip)
+
+
+async def resend_code(context: Context, raw_id: str) -> OtpChallenge:
+    async with context.mutation() as session:
+        return await otp.resend_code(session, context.settings, challenge_id(raw_id), context.client_ip)
+
+
+async def cancel_code(context: Context, raw_id: str) -> None:
+    async with context.mutation() as session:
+        await otp.cancel_challenge(session, challenge_id(raw_id))
+
+
+async def verify_code(context: Context, raw_id: str, code: str):
+    if len(code) > 16:
+        raise ValidationFailed("Onay kodu 6 haneli olmalıdır.", field="code")
+    async with context.mutation() as session:
+        challenge = await otp.verify_code(session, context.settings, challenge_id(raw_id), code)
+        token, auth = await sessions.open_session(session, context.settings, challenge)
+    return token, auth
+
+
+async def sign_out(context: Context) -> None:
+    require_staff(context.actor)
+    async with context.mutation() as session:
+        await sessions.revoke(session, context.actor.session)

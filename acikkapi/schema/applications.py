@@ -1,0 +1,181 @@
+from datetime import date, datetime
+from typing import Annotated, Union
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from acikkapi.models import Application, ApplicationKind, ApplicationStatus
+from acikkapi.resolvers import applications
+from acikkapi.schema.errors import ERROR_TYPES, as_payload
+from acikkapi.schema.reference import District, Place, Province
+from acikkapi.services import applications as service
+from acikkapi.services.errors import DomainError
+from acikkapi.services.links import signed_path
+from acikkapi.services.reports import citizen_status
+
+Kind = strawberry.enum(ApplicationKind, name="ApplicationKind", description="Talep, şikâyet, ihbar, görüş ve öneri.")
+
+
+@strawberry.type(description="İkametgâh adresi from the identity service; the records are null if unmatched.")
+class ResidenceAddress:
+    address: str
+    province_name: str
+    district_name: str
+    place_name: str
+    province: Province | None
+    district: District | None
+    place: Place | None
+
+
+@strawberry.type(description="Kimlik ve İkametgâh Bilgileri of the verified applicant, to pre-fill the form.")
+class ApplicantProfile:
+    tc_kimlik_no: str
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    gender: str | None
+    phone: str
+    residence: ResidenceAddress
+
+
+@strawberry.input
+class CategoryRowInput:
+    category_id: int = strawberry.field(description="Hizmet Başlığı.")
+    subcategory_id: int = strawberry.field(description="Hizmet Alt Başlığı.")
+    description: str | None = None
+
+
+@strawberry.input
+class SubmitApplicationInput:
+    kind: Kind = ApplicationKind.TALEP
+    same_as_residence: bool = strawberry.field(
+        default=False, description="“İkametgâh adresi ile başvuruya konu olan adres aynı mı?”")
+    subject_address: str | None = None
+    province_id: int | None = None
+    district_id: int | None = None
+    place_id: int | None = None
+    phone: str
+    email: str | None = None
+    categories: list[CategoryRowInput]
+    subject: str = strawberry.field(description="Başvuru Konusu.")
+    files: list[Upload] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubmitApplicationSuccess:
+    tracking_no: int = strawberry.field(description="Başvuru Takip No.")
+    message: str = "Başvurunuz başarıyla alınmıştır. Başvuru takip numarası ile durum takibi yapabilirsiniz."
+
+
+SubmitApplicationPayload = Annotated[Union[SubmitApplicationSuccess, *ERROR_TYPES],
+                                     strawberry.union("SubmitApplicationPayload")]
+
+
+@strawberry.type
+class CategoryLine:
+    position: int
+    category: str
+    subcategory: str
+    description: str | None
+
+
+@strawberry.type
+class AttachmentFile:
+    id: strawberry.ID
+    file_name: str
+    content_type: str
+    size: int
+    download_url: str = strawberry.field(description="A link for this session, valid for a few minutes.")
+
+
+@strawberry.type(description="One row of İşlem Hareketleri.")
+class HistoryEntry:
+    position: int
+    status: str
+    note: str | None
+    at: datetime
+
+
+@strawberry.type(description="What the citizen sees of their application; nothing here can be changed.")
+class CitizenApplication:
+    tracking_no: int
+    status: str = strawberry.field(description="“İşlem Görüyor” until closed, then the result.")
+    closed: bool
+    kind: str
+    created_at: datetime
+    tc_kimlik_no: str
+    first_name: str
+    last_name: str
+    residence_address: str
+    subject_address: str
+    province: str
+    district: str
+    place: str
+    place_kind: str
+    subject: str
+    categories: list[CategoryLine]
+    files: list[AttachmentFile]
+    history: list[HistoryEntry]
+    report_url: str = strawberry.field(description="The printable report (Başvuru Raporu), valid for a few minutes.")
+
+    @classmethod
+    def of(cls, a: Application, info: Info) -> "CitizenApplication":
+        settings, session_id = info.context.settings, info.context.actor.session.id
+
+        def link(path: str) -> str:
+            return signed_path(settings.secret_key, path, session_id, settings.download_link_seconds)
+
+        closed = a.status is ApplicationStatus.SONUCLANDI
+        return cls(
+            tracking_no=a.tracking_no, closed=closed, kind=a.kind.value, created_at=a.created_at,
+            status=citizen_status(a),
+            tc_kimlik_no=a.applicant_tckn, first_name=a.applicant_first_name, last_name=a.applicant_last_name,
+            residence_address=service.residence_line(a), subject_address=a.subject_address,
+            province=a.subject_province.name, district=a.subject_district.name, place=a.subject_place.name,
+            place_kind=a.subject_place.kind.value, subject=a.subject,
+            categories=[CategoryLine(position=c.position, category=c.category.name,
+                                     subcategory=c.subcategory.name, description=c.description)
+                        for c in a.categories],
+            files=[AttachmentFile(id=strawberry.ID(str(f.id)), file_name=f.file_name, content_type=f.content_type,
+                                  size=f.size, download_url=link(f"/files/{f.id}")) for f in a.attachments],
+            history=[HistoryEntry(position=i, status=e.status.value, note=e.note, at=e.created_at)
+                     for i, e in enumerate((e for e in a.events if e.public), start=1)],
+            report_url=link(f"/reports/applications/{a.tracking_no}"),
+        )
+
+
+@strawberry.type
+class ApplicationQuery:
+    @strawberry.field(description="Kimlik ve İkametgâh Bilgileri for the applicant who verified a code to apply.")
+    async def applicant_profile(self, info: Info) -> ApplicantProfile:
+        person, phone, records = await applications.applicant_profile(info.context)
+        residence = person.residence
+        province, district, place = records or (None, None, None)
+        return ApplicantProfile(
+            tc_kimlik_no=person.tckn, first_name=person.first_name, last_name=person.last_name,
+            birth_date=person.birth_date, gender=person.gender, phone=phone,
+            residence=ResidenceAddress(address=residence.address, province_name=residence.province,
+                                       district_name=residence.district, place_name=residence.place,
+                                       province=province, district=district, place=place))
+
+    @strawberry.field(description="The application opened with a tracking code (Başvuru Sorgulama).")
+    async def tracked_application(self, info: Info) -> CitizenApplication:
+        return CitizenApplication.of(await applications.tracked_application(info.context), info)
+
+
+@strawberry.type
+class ApplicationMutation:
+    @strawberry.mutation(description="Kaydet: register the application and send its tracking number by SMS.")
+    async def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload:
+        draft = service.ApplicationDraft(
+            kind=input.kind, subject=input.subject, phone=input.phone, email=input.email,
+            categories=[service.CategoryRow(r.category_id, r.subcategory_id, r.description) for r in input.categories],
+            same_as_residence=input.same_as_residence, subject_address=input.subject_address,
+            province_id=input.province_id, district_id=input.district_id, place_id=input.place_id,
+            files=[service.Upload(file=f.file, name=f.filename) for f in input.files])
+        try:
+            application = await applications.submit_application(info.context, draft)
+        except DomainError as error:
+            return as_payload(error)
+        return SubmitApplicationSuccess(tracking_no=application.tracking_no)

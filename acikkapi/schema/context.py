@@ -1,0 +1,55 @@
+"""The per-request GraphQL context: settings, services, the client's address and the signed-in actor."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from acikkapi.permissions.actor import ANONYMOUS, Actor
+from acikkapi.services.identity import IdentityService
+from acikkapi.services.storage import Storage
+from acikkapi.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessionmaker: async_sessionmaker
+    identity: IdentityService
+    storage: Storage
+
+
+@dataclass
+class Context:
+    request: Request
+    services: Services
+    client_ip: str | None
+    actor: Actor = ANONYMOUS
+    bearer: str | None = None
+    loaders: dict = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @asynccontextmanager
+    async def mutation(self) -> AsyncIterator[AsyncSession]:
+        """One transaction per mutation field: commit on success, roll back on any error,
+        except errors that must keep what they wrote (a used-up code try)."""
+        async with self.services.sessionmaker() as session:
+            try:
+                yield session
+            except Exception as error:
+                if getattr(error, "keep_changes", False):
+                    await session.commit()
+                else:
+                    await session.rollback()
+                raise
+            await session.commit()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.services.sessionmaker() as session:
+            yield session

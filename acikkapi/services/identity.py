@@ -1,0 +1,98 @@
+"""Identity and address sharing service (KPS/MERNİS): one interface, one aiohttp client.
+
+The service compares the name, surname and the mother's maiden surname's initials itself; we never see
+the mother's surname. A match returns the identity and the residence address.
+"""
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Protocol
+
+import aiohttp
+
+from acikkapi.services.errors import DomainError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class IdentityMismatch(DomainError):
+    code = "IDENTITY_MISMATCH"
+    message = "Girdiğiniz bilgiler uyumsuzdur. Lütfen kontrol edin."
+
+
+@dataclass(frozen=True)
+class ResidenceAddress:
+    province_code: int
+    province: str
+    district: str
+    place: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Person:
+    tckn: str
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    gender: str | None  # "ERKEK" | "KADIN"
+    residence: ResidenceAddress
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["birth_date"] = self.birth_date.isoformat() if self.birth_date else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Person":
+        birth = data.get("birth_date")
+        return cls(
+            tckn=data["tckn"], first_name=data["first_name"], last_name=data["last_name"],
+            birth_date=date.fromisoformat(birth) if birth else None, gender=data.get("gender"),
+            residence=ResidenceAddress(**data["residence"]),
+        )
+
+
+class IdentityService(Protocol):
+    async def verify(self, *, tckn: str, first_name: str, last_name: str,
+                     mother_initials: str) -> Person: ...
+
+
+class HttpIdentityService:
+    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+    async def verify(self, *, tckn: str, first_name: str, last_name: str, mother_initials: str) -> Person:
+        payload = {"tckn": tckn, "ad": first_name, "soyad": last_name, "anne_kizlik_soyadi_harfleri": mother_initials}
+        try:
+            async with self.http.post(f"{self.base_url}/kimlik/dogrula", json=payload) as response:
+                if response.status != 200:
+                    log.warning("identity service answered HTTP %s", response.status)
+                    raise ServiceUnavailable()
+                body = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            log.warning("identity service unreachable: %r", error)
+            raise ServiceUnavailable() from error
+        if not body.get("eslesme"):
+            raise IdentityMismatch()
+        try:
+            return parse_person(body["kisi"])
+        except (KeyError, TypeError, ValueError) as error:
+            log.warning("identity service sent an unreadable person: %r", error)
+            raise ServiceUnavailable() from error
+
+
+def parse_person(kisi: dict) -> Person:
+    adres = kisi["ikamet_adresi"]
+    birth = kisi.get("dogum_tarihi")
+    return Person(
+        tckn=str(kisi["tckn"]), first_name=kisi["ad"], last_name=kisi["soyad"],
+        birth_date=date.fromisoformat(birth) if birth else None, gender=kisi.get("cinsiyet"),
+        residence=ResidenceAddress(
+            province_code=int(adres["il_kodu"]), province=adres["il"], district=adres["ilce"],
+            place=adres["mahalle"], address=adres["acik_adres"],
+        ),
+    )

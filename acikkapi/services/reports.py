@@ -1,0 +1,54 @@
+"""The printable Başvuru Raporu: a self-contained HTML page with a print button."""
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from acikkapi.models import Application, ApplicationStatus
+from acikkapi.services.applications import residence_line
+
+ISTANBUL = ZoneInfo("Europe/Istanbul")
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone(ISTANBUL).strftime("%d.%m.%Y %H:%M")
+
+
+def citizen_status(application: Application) -> str:
+    if application.status is ApplicationStatus.SONUCLANDI and application.result:
+        return f"Sonuçlandı ({application.result.value})"
+    return "İşlem Görüyor"
+
+
+def application_report_html(a: Application) -> str:
+    e = escape
+    place = a.subject_place
+    rows = "".join(
+        f"<tr><td>{c.position}</td><td>{e(c.category.name)}</td><td>{e(c.subcategory.name)}</td>"
+        f"<td>{e(c.description or '')}</td></tr>" for c in a.categories)
+    history = "".join(
+        f"<tr><td>{i}</td><td>{e(ev.status.value)}</td><td>{e(ev.note or '')}</td><td>{local_time(ev.created_at)}</td></tr>"
+        for i, ev in enumerate((ev for ev in a.events if ev.public), start=1))
+    files = "".join(f"<li>{e(f.file_name)}</li>" for f in a.attachments) or "<li>Dosya yok</li>"
+    return f"""<!doctype html>
+<html lang="tr"><head><meta charset="utf-8"><title>Başvuru Raporu {a.tracking_no}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #999;padding:4px;text-align:left}}@media print{{.no-print{{display:none}}}}</style>
+</head><body>
+<p class="no-print"><button onclick="window.print()">Yazdır</button> <button onclick="window.close()">Kapat</button></p>
+<h1>Başvuru Raporu</h1>
+<h2>Başvuru Özeti</h2>
+<p><b>BAŞVURU NO:</b> {a.tracking_no} &nbsp; <b>Başvuru Durumu:</b> {e(citizen_status(a))}</p>
+<p><b>T.C. Kimlik No:</b> {e(a.applicant_tckn)} &nbsp; <b>Adı Soyadı:</b> {e(a.applicant_first_name)} {e(a.applicant_last_name)}</p>
+<p><b>İkametgah Açık Adresi:</b> {e(residence_line(a))}</p>
+<h2>Başvuruya Konu Olan</h2>
+<p><b>Açık Adres:</b> {e(a.subject_address)} {e(a.subject_district.name)} / {e(a.subject_province.name)}</p>
+<p><b>İl:</b> {e(a.subject_province.name)} &nbsp; <b>İlçe:</b> {e(a.subject_district.name)} &nbsp;
+<b>{e(place.kind.value)}:</b> {e(place.name)}</p>
+<h2>Başvuru Konusu</h2><p>{e(a.subject)}</p>
+<h2>Hizmet Başlıkları</h2>
+<table><tr><th>Sıra</th><th>Hizmet Başlığı</th><th>Hizmet Alt Başlığı</th><th>Hizmet Açıklaması</th></tr>{rows}</table>
+<h2>Yüklenen Dosyalar</h2><ul>{files}</ul>
+<h2>İşlem Hareketleri</h2>
+<table><tr><th>Sıra</th><th>Durum</th><th>Açıklama</th><th>İşlem Tarihi</th></tr>{history}</table>
+</body></html>"""

@@ -1,0 +1,75 @@
+"""Bearer sessions: a random token for the client, its SHA-256 in the database.
+
+Staff sessions end after `staff_idle_minutes` without a request; citizen grants after `citizen_idle_minutes`.
+Every session also has an absolute end, so a token that is used constantly still dies.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from acikkapi.models import AuthSession, OtpChallenge, Purpose, User
+from acikkapi.settings import Settings
+
+TOUCH_EVERY = timedelta(seconds=30)  # idle tracking without a write per request
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def idle_limit(settings: Settings, purpose: Purpose) -> timedelta:
+    minutes = settings.staff_idle_minutes if purpose is Purpose.STAFF else settings.citizen_idle_minutes
+    return timedelta(minutes=minutes)
+
+
+async def open_session(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)
+    now = challenge.consumed_at
+    auth = AuthSession(
+        token_hash=token_hash(token), purpose=challenge.purpose, tckn=challenge.tckn, phone=challenge.phone,
+        user_id=challenge.user_id, application_id=challenge.application_id, identity=challenge.identity,
+        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours),
+    )
+    session.add(auth)
+    await session.flush()
+    return token, auth
+
+
+async def find_session(session: AsyncSession, settings: Settings, *, token: str | None = None,
+                       session_id: uuid.UUID | None = None, touch: bool = True) -> AuthSession | None:
+    """The live session of a bearer `token` (or of a signed link's `session_id`), with the staff user,
+    province and units loaded; touched for idle tracking."""
+    key = AuthSession.token_hash == token_hash(token) if token else AuthSession.id == session_id
+    row = (await session.execute(
+        select(AuthSession, func.now())
+        .where(key, AuthSession.revoked_at.is_(None))
+        .options(selectinload(AuthSession.user).selectinload(User.units),
+                 selectinload(AuthSession.user).selectinload(User.province))
+    )).first()
+    if row is None:
+        return None
+    auth, now = row
+    if now >= auth.expires_at or now - auth.last_seen_at > idle_limit(settings, auth.purpose):
+        return None
+    if auth.user is not None and not auth.user.active:
+        return None
+    if touch and now - auth.last_seen_at > TOUCH_EVERY:
+        await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
+                              .values(last_seen_at=now))
+        auth.last_seen_at = now
+    return auth
+
+
+def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:
+    return min(auth.last_seen_at + idle_limit(settings, auth.purpose), auth.expires_at)
+
+
+async def revoke(session: AsyncSession, auth: AuthSession) -> None:
+    await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
+                          .values(revoked_at=func.now()))

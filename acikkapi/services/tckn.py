@@ -1,0 +1,42 @@
+"""T.C. Kimlik No and foreign identity number (yabancı kimlik no, starting 99): checked before any outside call."""
+
+import re
+
+from acikkapi.services.errors import ValidationFailed
+
+
+def is_valid_tckn(value: str) -> bool:
+    if not re.fullmatch(r"[1-9]\d{10}", value):
+        return False
+    d = [int(c) for c in value]
+    tenth = ((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10
+    return d[9] == tenth and d[10] == sum(d[:10]) % 10
+
+
+def is_foreign(tckn: str) -> bool:
+    return tckn.startswith("99")
+
+
+def check_tckn(value: str, field: str = "tcKimlikNo") -> str:
+    value = value.strip()
+    if not is_valid_tckn(value):
+        raise ValidationFailed("Geçersiz T.C. Kimlik No veya Yabancı Kimlik No.", field=field)
+    return value
+
+
+def check_phone(value: str, field: str = "phone") -> str:
+    """A Turkish mobile number as its 10 digits (5XXXXXXXXX); +90, 0, spaces and dashes are accepted."""
+    digits = re.sub(r"[\s\-()]", "", value)
+    digits = re.sub(r"^(\+90|0090|90(?=5\d{9}$)|0)", "", digits)
+    if not re.fullmatch(r"5\d{9}", digits):
+        raise ValidationFailed("Cep telefonu numarası 5XX XXX XX XX biçiminde olmalıdır.", field=field)
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """"5421234567" → "542*****67": enough for the owner to recognise, too little for anyone else."""
+    return f"{phone[:3]}*****{phone[-2:]}"
+
+
+def turkish_upper(text: str) -> str:
+    return text.replace("i", "İ").replace("ı", "I").upper()
