@@ -54,9 +54,9 @@ def build_schema(settings: Settings) -> Schema:
         config=StrawberryConfig(disable_field_suggestions=True,
                                 batching_config={"max_operations": settings.max_batch_operations}),
         extensions=[
-            MaxTokensLimiter(max_token_count=settings.max_tokens),
-            QueryDepthLimiter(max_depth=settings.max_query_depth),
-            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-            DomainErrorsAndMasking(),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            DomainErrorsAndMasking,
         ],
     )

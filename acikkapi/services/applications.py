@@ -97,7 +97,7 @@ async def _check_categories(session: AsyncSession, rows: list[CategoryRow]) -> N
         select(ServiceCategory.parent_id, ServiceCategory.id)
         .join(parent, parent.c.id == ServiceCategory.parent_id)
         .where(ServiceCategory.id.in_([sub for _, sub in pairs]), ServiceCategory.active, parent.c.active)
-    )).tuples().all())
+    )).all())
     if pairs - valid:
         raise ValidationFailed("Seçilen hizmet alt başlığı, hizmet başlığına ait değil veya kullanımda değil.",
                                field="categories")

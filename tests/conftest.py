@@ -1,0 +1,199 @@
+"""The test world: a real PostgreSQL (embedded unless ACIKKAPI_TEST_DATABASE_URL is set), the identity and SMS
+simulators on loopback, and the app served by uvicorn over real HTTP.
+
+A template database with migrations and reference data is built once per run; each test module gets its
+own copy (CREATE DATABASE … TEMPLATE) and its own server.
+"""
+
+import asyncio
+import itertools
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from acikkapi.app import create_app
+from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, to_asyncpg_url
+from acikkapi.migrate import upgrade
+from acikkapi.services.reference_data import load_reference_data
+from acikkapi.settings import Settings
+from acikkapi.simulators.runner import start_simulators
+
+TEMPLATE = "acikkapi_template"
+_addresses = itertools.count(1)
+
+
+def libpq_url(base: str, database: str) -> str:
+    """`base` pointed at another database, keeping the host/socket parameters."""
+    return re.sub(r"/[^/?]*(\?|$)", lambda m: f"/{database}{m.group(1)}", base.split("://", 1)[1], count=1)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """libpq URL of the server's maintenance database."""
+    url = os.environ.get("ACIKKAPI_TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql+asyncpg://", "postgresql://")
+    data_dir = Path(tempfile.mkdtemp(prefix="acikkapi-test-"))
+    return start_embedded_postgres(data_dir)
+
+
+def database_url(server_url: str, database: str) -> str:
+    return "postgresql://" + libpq_url(server_url, database)
+
+
+async def _admin(server_url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(database_url(server_url, "postgres"))
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def template(server_url: str) -> str:
+    admin = await _admin(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    finally:
+        await admin.close()
+    engine = make_engine(to_asyncpg_url(database_url(server_url, TEMPLATE)), pool_size=1)
+    await upgrade(engine)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        await load_reference_data(session, demo=True)
+    await engine.dispose()
+    return TEMPLATE
+
+
+class StatementCounter:
+    """Counts SQL statements the app sends, leaving out the background outbox dispatcher's polling."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.active = False
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if self.active and "outbox_message" not in statement:
+            self.statements.append(statement)
+
+    def __enter__(self) -> "StatementCounter":
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.active = False
+
+
+class World:
+    """One running server with its own database and simulators, and helpers to talk to all three."""
+
+    def __init__(self, base_url: str, identity_url: str, sms_url: str, db_url: str, settings: Settings) -> None:
+        self.base_url = base_url
+        self.identity_url = identity_url
+        self.sms_url = sms_url
+        self.db_url = db_url
+        self.settings = settings
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.statements = StatementCounter()
+
+    @staticmethod
+    def new_address() -> str:
+        """A fresh client address (sent as X-Forwarded-For from loopback), so per-address limits stay apart."""
+        n = next(_addresses)
+        return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+    async def post(self, body, *, token: str | None = None, headers: dict | None = None,
+                   address: str | None = None) -> httpx.Response:
+        all_headers = {"X-Forwarded-For": address or self.new_address(), **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        return await self.http.post("/graphql", json=body, headers=all_headers)
+
+    async def gql(self, query: str, variables: dict | None = None, **kwargs) -> dict:
+        """Run one operation; fails the test on any GraphQL error. Returns `data`."""
+        response = await self.post({"query": query, "variables": variables or {}}, **kwargs)
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, body
+        return body["data"]
+
+    async def gql_raw(self, query: str, variables: dict | None = None, **kwargs) -> dict:
+        return (await self.post({"query": query, "variables": variables or {}}, **kwargs)).json()
+
+    async def sms_to(self, phone: str) -> list[str]:
+        response = await self.http.get(f"{self.sms_url}/sms/mesajlar", params={"alici": "90" + phone})
+        return [message["mesaj"] for message in response.json()]
+
+    async def wait_for_sms(self, phone: str, count: int = 1, timeout: float = 10) -> list[str]:
+        """The messages to `phone` once at least `count` have arrived through the outbox."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            messages = await self.sms_to(phone)
+            if len(messages) >= count:
+                return messages
+            assert asyncio.get_running_loop().time() < deadline, f"only {len(messages)} SMS to {phone}"
+            await asyncio.sleep(0.05)
+
+    async def last_code(self, phone: str, count: int = 1) -> str:
+        messages = await self.wait_for_sms(phone, count)
+        return re.search(r"onay kodunuz: (\d{6})", messages[-1]).group(1)
+
+    async def control(self, service: str, **state) -> None:
+        url = self.identity_url if service == "identity" else self.sms_url
+        await self.http.post(f"{url}/_kontrol", json=state)
+
+    async def sql(self, query: str, *args):
+        connection = await asyncpg.connect(self.db_url)
+        try:
+            return await connection.fetch(query, *args)
+        finally:
+            await connection.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(request, server_url: str, template: str):
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await _admin(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    runners, identity_url, sms_url = await start_simulators()
+    db_url = database_url(server_url, name)
+    settings = Settings(
+        database_url=db_url, identity_url=identity_url, sms_url=sms_url,
+        storage_dir=Path(tempfile.mkdtemp(prefix="acikkapi-files-")), outbox_poll_seconds=0.05,
+        outbox_backoff_seconds=0.2, http_timeout_seconds=2, otp_hourly_limit_per_identity=50,
+        otp_hourly_limit_per_phone=50, otp_hourly_limit_per_client=50, otp_resend_cooldown_seconds=60,
+        **getattr(request.module, "SETTINGS", {}),
+    )
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+                            proxy_headers=True, forwarded_allow_ips="127.0.0.1", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), task.exception()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    world = World(f"http://127.0.0.1:{port}", identity_url, sms_url, db_url, settings)
+    event.listen(Engine, "before_cursor_execute", world.statements)
+    try:
+        yield world
+    finally:
+        event.remove(Engine, "before_cursor_execute", world.statements)
+        await world.http.aclose()
+        server.should_exit = True
+        await task
+        for runner in runners:
+            await runner.cleanup()
+        admin = await _admin(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -1,0 +1,129 @@
+"""Shared steps of the seed's screens, spoken through GraphQL."""
+
+from acikkapi.simulators.identity import PEOPLE
+
+AYSE = next(p for p in PEOPLE if p["ad"] == "AYŞE")
+MEHMET = next(p for p in PEOPLE if p["ad"] == "MEHMET ALİ")
+ZEYNEP = next(p for p in PEOPLE if p["ad"] == "ZEYNEP")
+ANNA = next(p for p in PEOPLE if p["ad"] == "ANNA")
+
+AKS_ANKARA = {"tckn": "10000000078", "phone": "5321000001"}
+YETKILI_ANKARA = {"tckn": "10000000214", "phone": "5321000002"}
+MIA_ANKARA = {"tckn": "10000000382", "phone": "5321000003"}
+
+REQUEST_APPLY = """
+mutation($input: RequestApplicationCodeInput!) {
+  requestApplicationCode(input: $input) {
+    __typename
+    ... on Challenge { id expiresAt resendAvailableAt phoneHint }
+    ... on Error { code message }
+    ... on ValidationError { field }
+  }
+}"""
+
+VERIFY = """
+mutation($id: ID!, $code: String!) {
+  verifyCode(challengeId: $id, code: $code) {
+    __typename
+    ... on SignedIn { token purpose expiresAt }
+    ... on Error { code message }
+  }
+}"""
+
+REQUEST_TRACKING = """
+mutation($input: RequestTrackingCodeInput!) {
+  requestTrackingCode(input: $input) {
+    __typename
+    ... on Challenge { id expiresAt phoneHint }
+    ... on Error { code message }
+  }
+}"""
+
+REQUEST_STAFF = """
+mutation($input: RequestStaffCodeInput!) {
+  requestStaffCode(input: $input) {
+    __typename
+    ... on Challenge { id expiresAt phoneHint }
+    ... on Error { code message }
+  }
+}"""
+
+SUBMIT = """
+mutation($input: SubmitApplicationInput!) {
+  submitApplication(input: $input) {
+    __typename
+    ... on SubmitApplicationSuccess { trackingNo message }
+    ... on Error { code message }
+    ... on ValidationError { field }
+    ... on FileRejectedError { field }
+  }
+}"""
+
+TRACKED = """
+{
+  trackedApplication {
+    trackingNo status closed kind tcKimlikNo firstName lastName residenceAddress subjectAddress
+    province district place placeKind subject
+    categories { position category subcategory description }
+    files { id fileName contentType size downloadUrl }
+    history { position status note at }
+    reportUrl
+  }
+}"""
+
+
+def apply_input(person: dict, phone: str, **changes) -> dict:
+    data = {"tcKimlikNo": person["tckn"], "firstName": person["ad"].title(), "lastName": person["soyad"],
+            "motherMaidenInitials": person["anne"][0] + person["anne"][-1], "phone": phone}
+    return {**data, **changes}
+
+
+async def sign_in_to_apply(world, person: dict, phone: str) -> str:
+    """Başvuru Giriş → Onay Kodu → Tamam: the APPLY session's token."""
+    before = len(await world.sms_to(phone))
+    data = await world.gql(REQUEST_APPLY, {"input": apply_input(person, phone)})
+    challenge = data["requestApplicationCode"]
+    assert challenge["__typename"] == "Challenge", challenge
+    code = await world.last_code(phone, before + 1)
+    verified = (await world.gql(VERIFY, {"id": challenge["id"], "code": code}))["verifyCode"]
+    assert verified["__typename"] == "SignedIn", verified
+    return verified["token"]
+
+
+async def first_category(world) -> tuple[int, int]:
+    data = await world.gql("{ serviceCategories { id name subcategories { id name } } }")
+    category = data["serviceCategories"][0]
+    return category["id"], category["subcategories"][0]["id"]
+
+
+async def submit(world, token: str, phone: str, **changes) -> dict:
+    category, subcategory = await first_category(world)
+    data = {"sameAsResidence": True, "phone": phone, "subject": "Okulun genel temizliği için yardım talebi.",
+            "categories": [{"categoryId": category, "subcategoryId": subcategory}]}
+    return (await world.gql(SUBMIT, {"input": {**data, **changes}}, token=token))["submitApplication"]
+
+
+async def apply(world, person: dict, phone: str, **changes) -> int:
+    token = await sign_in_to_apply(world, person, phone)
+    result = await submit(world, token, phone, **changes)
+    assert result["__typename"] == "SubmitApplicationSuccess", result
+    return result["trackingNo"]
+
+
+async def sign_in_to_track(world, tracking_no: int, person: dict, phone: str) -> str:
+    before = len(await world.sms_to(phone))
+    data = await world.gql(REQUEST_TRACKING, {"input": {"trackingNo": tracking_no, "tcKimlikNo": person["tckn"]}})
+    challenge = data["requestTrackingCode"]
+    code = await world.last_code(phone, before + 1)
+    verified = (await world.gql(VERIFY, {"id": challenge["id"], "code": code}))["verifyCode"]
+    assert verified["__typename"] == "SignedIn", verified
+    return verified["token"]
+
+
+async def staff_sign_in(world, staff: dict) -> str:
+    before = len(await world.sms_to(staff["phone"]))
+    data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": staff["tckn"], "phone": staff["phone"]}})
+    code = await world.last_code(staff["phone"], before + 1)
+    verified = (await world.gql(VERIFY, {"id": data["requestStaffCode"]["id"], "code": code}))["verifyCode"]
+    assert verified["__typename"] == "SignedIn", verified
+    return verified["token"]
