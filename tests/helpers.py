@@ -104,9 +104,13 @@ async def submit(world, token: str, phone: str, **changes) -> dict:
 
 
 async def apply(world, person: dict, phone: str, **changes) -> int:
+    """Apply and wait for the tracking-number SMS, so later code lookups on `phone` see it already."""
     token = await sign_in_to_apply(world, person, phone)
+    before = len(await world.sms_to(phone))
     result = await submit(world, token, phone, **changes)
     assert result["__typename"] == "SubmitApplicationSuccess", result
+    messages = await world.wait_for_sms(phone, before + 1)
+    assert f"takip numarası: {result['trackingNo']}." in messages[-1]
     return result["trackingNo"]
 
 

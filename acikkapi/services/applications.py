@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
@@ -205,15 +205,15 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
 def view_options():
     """Everything the tracking page and the printable report show, in a fixed number of statements."""
     return (
-        selectinload(Application.categories).selectinload(ApplicationCategory.category),
-        selectinload(Application.categories).selectinload(ApplicationCategory.subcategory),
+        selectinload(Application.categories).options(
+            joinedload(ApplicationCategory.category), joinedload(ApplicationCategory.subcategory)),
         selectinload(Application.attachments),
         selectinload(Application.events),
-        selectinload(Application.subject_province),
-        selectinload(Application.subject_district),
-        selectinload(Application.subject_place),
-        selectinload(Application.residence_province),
-        selectinload(Application.residence_district),
+        joinedload(Application.subject_province),
+        joinedload(Application.subject_district),
+        joinedload(Application.subject_place),
+        joinedload(Application.residence_province),
+        joinedload(Application.residence_district),
     )
 
 

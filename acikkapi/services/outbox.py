@@ -59,7 +59,7 @@ class OutboxDispatcher:
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             )).all()
-            for message in due:
+            for message in due:  # in order: a recipient reads them as they were written
                 await self._send(message)
             return len(due)
 

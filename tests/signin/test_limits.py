@@ -1,0 +1,72 @@
+"""How many codes go out per hour: per T.C. Kimlik No, per phone and per client address."""
+
+import uuid
+
+from tests.helpers import AKS_ANKARA, AYSE, ZEYNEP
+from tests.signin.support import (
+    FATMA, HASAN, ISMAIL, SmsWatch, request_apply, request_staff, valid_tcknumbers,
+)
+
+SETTINGS = {"otp_hourly_limit_per_identity": 3, "otp_hourly_limit_per_phone": 3, "otp_hourly_limit_per_client": 4}
+
+
+def assert_rate_limited(result: dict) -> None:
+    assert (result["__typename"], result["code"]) == ("RateLimitError", "RATE_LIMITED"), result
+
+
+class TestLimitPerIdentity:
+    async def test_fourth_code_for_one_tckn_within_the_hour_is_refused(self, world):
+        phones = ["5320000301", "5320000302", "5320000303", "5320000304"]
+        for phone in phones[:3]:
+            assert (await request_apply(world, ISMAIL, phone))["__typename"] == "Challenge"
+        for phone in phones[:3]:
+            await world.wait_for_sms(phone, 1)
+        async with SmsWatch(world) as watch:
+            assert_rate_limited(await request_apply(world, ISMAIL, phones[3]))
+            await watch.assert_nothing_sent()
+        assert await world.sms_to(phones[3]) == []
+
+    async def test_codes_older_than_an_hour_no_longer_count(self, world):
+        await world.sql("UPDATE otp_challenge SET created_at = created_at - interval '61 minutes' "
+                        "WHERE tckn = $1", ISMAIL["tckn"])
+        assert (await request_apply(world, ISMAIL, "5320000305"))["__typename"] == "Challenge"
+        await world.wait_for_sms("5320000305", 1)
+
+
+class TestLimitPerPhone:
+    async def test_fourth_code_to_one_phone_within_the_hour_is_refused(self, world):
+        phone = "5320000311"
+        for n, person in enumerate([AYSE, ZEYNEP, FATMA], start=1):
+            assert (await request_apply(world, person, phone))["__typename"] == "Challenge"
+            await world.wait_for_sms(phone, n)
+        async with SmsWatch(world) as watch:
+            assert_rate_limited(await request_apply(world, HASAN, phone))
+            await watch.assert_nothing_sent()
+        assert len(await world.sms_to(phone)) == 3
+
+    async def test_staff_requests_for_different_tcknumbers_count_against_the_phone(self, world):
+        phone = "5320000312"
+        numbers = valid_tcknumbers(200000001)
+        for _ in range(3):
+            assert (await request_staff(world, next(numbers), phone))["__typename"] == "Challenge"
+        assert_rate_limited(await request_staff(world, next(numbers), phone))
+
+
+class TestLimitPerClient:
+    async def test_fifth_code_from_one_address_within_the_hour_is_refused(self, world):
+        address = world.new_address()
+        numbers = valid_tcknumbers(300000001)
+        for n in range(4):
+            result = await request_staff(world, next(numbers), f"53200003{20 + n}", address=address)
+            assert result["__typename"] == "Challenge", result
+        # the fifth, even for a real staff member, sends nothing
+        async with SmsWatch(world) as watch:
+            before = len(await world.sms_to(AKS_ANKARA["phone"]))
+            assert_rate_limited(await request_staff(world, AKS_ANKARA["tckn"], AKS_ANKARA["phone"],
+                                                    address=address))
+            await watch.assert_nothing_sent()
+        assert len(await world.sms_to(AKS_ANKARA["phone"])) == before
+        rows = await world.sql("SELECT count(*) AS n FROM otp_challenge WHERE client_ip = $1::inet", address)
+        assert rows[0]["n"] == 4
+        # another address is not affected
+        assert (await request_staff(world, next(numbers), "5320000329"))["__typename"] == "Challenge"
