@@ -166,13 +166,13 @@ async def world(request, server_url: str, template: str):
         await admin.close()
     runners, identity_url, sms_url = await start_simulators()
     db_url = database_url(server_url, name)
-    settings = Settings(
-        database_url=db_url, identity_url=identity_url, sms_url=sms_url,
-        storage_dir=Path(tempfile.mkdtemp(prefix="acikkapi-files-")), outbox_poll_seconds=0.05,
-        outbox_backoff_seconds=0.2, http_timeout_seconds=2, otp_hourly_limit_per_identity=50,
-        otp_hourly_limit_per_phone=50, otp_hourly_limit_per_client=50, otp_resend_cooldown_seconds=60,
-        **getattr(request.module, "SETTINGS", {}),
-    )
+    settings = Settings(**{
+        "database_url": db_url, "identity_url": identity_url, "sms_url": sms_url,
+        "storage_dir": Path(tempfile.mkdtemp(prefix="acikkapi-files-")), "outbox_poll_seconds": 0.05,
+        "outbox_backoff_seconds": 0.2, "http_timeout_seconds": 2, "otp_hourly_limit_per_identity": 50,
+        "otp_hourly_limit_per_phone": 50, "otp_hourly_limit_per_client": 50,
+        **getattr(request.module, "SETTINGS", {}),  # a module's own limits win
+    })
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
                             proxy_headers=True, forwarded_allow_ips="127.0.0.1", lifespan="on")
     server = uvicorn.Server(config)
