@@ -61,6 +61,31 @@ def negotiate(accept: str | None) -> str | None:
     return None
 
 
+DRAIN_BYTES = 1024 * 1024
+
+
+class _TrackedReceive:
+    """The ASGI receive channel, remembering whether the request body has ended."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.ended = False
+
+    async def __call__(self) -> dict:
+        message = await self.receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            self.ended = True
+        return message
+
+    async def drain(self, budget: int) -> bool:
+        """Discard the rest of the body if it is at most `budget` bytes; False if it is longer."""
+        while not self.ended:
+            budget -= len((await self()).get("body", b""))
+            if budget < 0:
+                return False
+        return True
+
+
 class _LimitedMultiPartParser(MultiPartParser):
     """Refuses a file part as soon as it passes the per-file limit, before the rest is read."""
 
@@ -123,11 +148,15 @@ class GraphQLView(GraphQL):
         if scope["type"] != "http":  # no subscriptions yet: refuse the WebSocket handshake
             await send({"type": "websocket.close", "code": 4404})
             return
+        receive = _TrackedReceive(receive)
         request = Request(scope, receive)
         try:
             response = await self.run(request)
         except HTTPException as error:
             response = self.error_response(request, error)
+            # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
+            if error.status_code == 413 and not await receive.drain(DRAIN_BYTES):
+                response.headers["Connection"] = "close"
         finally:
             form = getattr(request.state, "form", None)
             if form is not None:

@@ -6,12 +6,13 @@ import uuid
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache,
+    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from acikkapi.schema.applications import ApplicationMutation, ApplicationQuery
+from acikkapi.schema.limits import depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.services.errors import DomainError
@@ -57,7 +58,7 @@ def build_schema(settings: Settings) -> Schema:
                                 batching_config={"max_operations": settings.max_batch_operations}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: AddValidationRules([depth_rule(settings.max_query_depth)]),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             DomainErrorsAndMasking,
             lambda: ParserCache(maxsize=1024),
