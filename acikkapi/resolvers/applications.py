@@ -8,6 +8,7 @@ from acikkapi.permissions.applications import visible_applications
 from acikkapi.schema.context import Context
 from acikkapi.services import applications, sessions
 from acikkapi.services.applications import ApplicationDraft
+from acikkapi.services.errors import Unauthenticated
 from acikkapi.services.identity import Person
 
 
@@ -21,18 +22,22 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
         if ids:
             records = (await session.execute(
                 select(Province, District, Place)
-                .where(Province.id == ids[0], District.id == ids[1], Place.id == ids[2]))).first()
+                .join(District, District.province_id == Province.id)
+                .join(Place, Place.district_id == District.id)
+                .where(Place.id == ids[2]))).first()
     return person, auth.phone, tuple(records) if records else None
 
 
 async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
     auth = require_purpose(context.actor, Purpose.APPLY)
     async with context.mutation() as session:
-        application = await applications.submit_application(
+        # One verified code, one application: claim the session first; a concurrent submit waits on the
+        # row and then finds it used. A failed submit rolls the claim back, so the citizen can correct it.
+        if not await sessions.revoke(session, auth):
+            raise Unauthenticated()
+        return await applications.submit_application(
             session, context.settings, context.services.storage, person=Person.from_json(auth.identity),
             draft=draft, channel=Channel.WEB, actor_label="Vatandaş")
-        await sessions.revoke(session, auth)  # one verified code, one application
-    return application
 
 
 async def tracked_application(context: Context) -> Application:

@@ -6,7 +6,7 @@ from acikkapi.models import OtpChallenge, Purpose
 from acikkapi.permissions.actor import require_staff
 from acikkapi.schema.context import Context
 from acikkapi.services import otp, sessions, signin
-from acikkapi.services.errors import ValidationFailed
+from acikkapi.services.errors import Unauthenticated, ValidationFailed
 from acikkapi.services.tckn import mask_phone
 
 
@@ -62,4 +62,5 @@ async def verify_code(context: Context, raw_id: str, code: str):
 async def sign_out(context: Context) -> None:
     require_staff(context.actor)
     async with context.mutation() as session:
-        await sessions.revoke(session, context.actor.session)
+        if not await sessions.revoke(session, context.actor.session):
+            raise Unauthenticated()

@@ -19,7 +19,7 @@ from acikkapi.services.errors import NotFound, ValidationFailed
 from acikkapi.services.identity import Person
 from acikkapi.services.outbox import queue_sms
 from acikkapi.services.storage import Storage
-from acikkapi.services.tckn import check_phone
+from acikkapi.services.tckn import check_phone, check_text
 from acikkapi.settings import Settings
 
 MAX_CATEGORY_ROWS = 10
@@ -106,6 +106,11 @@ async def _check_categories(session: AsyncSession, rows: list[CategoryRow]) -> N
 
 
 def _check_text(draft: ApplicationDraft) -> None:
+    check_text(draft.subject, "subject")
+    check_text(draft.subject_address, "subjectAddress")
+    check_text(draft.email, "email")
+    for row in draft.categories:
+        check_text(row.description, "categories")
     if not draft.subject.strip():
         raise ValidationFailed("Başvuru Konusu zorunludur.", field="subject")
     if len(draft.subject) > MAX_SUBJECT_LENGTH:

@@ -70,6 +70,9 @@ def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:
     return min(auth.last_seen_at + idle_limit(settings, auth.purpose), auth.expires_at)
 
 
-async def revoke(session: AsyncSession, auth: AuthSession) -> None:
-    await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
-                          .values(revoked_at=func.now()))
+async def revoke(session: AsyncSession, auth: AuthSession) -> bool:
+    """End the session; False if it had already ended. Concurrent callers: exactly one gets True."""
+    ended = await session.scalar(
+        update(AuthSession).where(AuthSession.id == auth.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=func.now()).returning(AuthSession.id))
+    return ended is not None

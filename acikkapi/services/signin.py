@@ -11,14 +11,14 @@ from acikkapi.models import Application, OtpChallenge, Purpose, Role, User
 from acikkapi.services.errors import ValidationFailed
 from acikkapi.services.identity import IdentityMismatch, IdentityService
 from acikkapi.services.otp import Sender, check_send_limits, send_challenge
-from acikkapi.services.tckn import check_phone, check_tckn, turkish_upper
+from acikkapi.services.tckn import check_phone, check_tckn, check_text, turkish_upper
 from acikkapi.settings import Settings
 
 SMS_SIGN_IN_ROLES = (Role.AKS, Role.YETKILI)
 
 
 def _required(value: str, field: str, label: str, max_length: int = 64) -> str:
-    value = " ".join(value.split())
+    value = " ".join(turkish_upper(check_text(value, field)).split())
     if not value:
         raise ValidationFailed(f"{label} zorunludur.", field=field)
     if len(value) > max_length:

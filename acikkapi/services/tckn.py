@@ -1,6 +1,7 @@
 """T.C. Kimlik No and foreign identity number (yabancı kimlik no, starting 99): checked before any outside call."""
 
 import re
+import unicodedata
 
 from acikkapi.services.errors import ValidationFailed
 
@@ -39,4 +40,13 @@ def mask_phone(phone: str) -> str:
 
 
 def turkish_upper(text: str) -> str:
+    # A non-Turkish lower-casing of "İ" leaves "i" + U+0307 (combining dot above): fold it back first.
+    text = unicodedata.normalize("NFC", text).replace("i\u0307", "i")
     return text.replace("i", "İ").replace("ı", "I").upper()
+
+
+def check_text(value: str | None, field: str) -> str:
+    """Refuse control characters (NUL and the like) in free text; line breaks and tabs are fine."""
+    if value and any(ord(char) < 32 and char not in "\n\r\t" for char in value):
+        raise ValidationFailed("Metin geçersiz karakter içeriyor.", field=field)
+    return value or ""

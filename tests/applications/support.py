@@ -1,5 +1,6 @@
 """Helpers shared by the tests in this package: real small files, multipart submissions, counts."""
 
+import asyncio
 import io
 import json
 import struct
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.helpers import SUBMIT, first_category
+from tests.helpers import SUBMIT, apply, first_category
 
 # ---------------------------------------------------------------------------------------------- files
 
@@ -149,11 +150,36 @@ async def submit_multipart(world, token: str | None, variables_input: dict,
 
 
 async def submit_files(world, token: str, phone: str, files: list[tuple[str, bytes, str]], **changes) -> dict:
-    """The submitApplication payload of a multipart submission (fails the test on GraphQL errors)."""
-    response = await submit_multipart(world, token, await submit_input(world, phone, **changes), files)
+    """The submitApplication payload of a multipart submission (fails the test on GraphQL errors); without
+    files, a plain JSON request."""
+    variables_input = await submit_input(world, phone, **changes)
+    if files:
+        response = await submit_multipart(world, token, variables_input, files)
+    else:
+        response = await world.post({"query": SUBMIT, "variables": {"input": variables_input}}, token=token)
     body = response.json()
     assert response.status_code == 200 and "errors" not in body, body
     return body["data"]["submitApplication"]
+
+
+async def wait_for_tracking_sms(world, phone: str, tracking_no: int, timeout: float = 10) -> str:
+    """The tracking-number SMS of `tracking_no` once it has reached `phone` (it leaves through the outbox, after
+    the submission has answered)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = [m for m in await world.sms_to(phone) if f"takip numarası: {tracking_no}." in m]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        assert asyncio.get_running_loop().time() < deadline, f"no tracking SMS for {tracking_no} to {phone}"
+        await asyncio.sleep(0.05)
+
+
+async def apply_and_wait(world, person: dict, phone: str, **changes) -> int:
+    """helpers.apply, returning once the tracking SMS has arrived (so a later code is the last message)."""
+    tracking_no = await apply(world, person, phone, **changes)
+    await wait_for_tracking_sms(world, phone, tracking_no)
+    return tracking_no
 
 
 # ------------------------------------------------------------------------------------------- state
