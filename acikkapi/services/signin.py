@@ -62,9 +62,10 @@ async def request_tracking_code(session: AsyncSession, settings: Settings, *, tr
         .where(Application.tracking_no == tracking_no, Application.applicant_tckn == tckn)
     )).first()
     sender = Sender(tckn, application.phone if application else "", client_ip)
+    # No per-phone limit here: only a real application has a phone, so refusing on it would tell.
     return await send_challenge(session, settings, purpose=Purpose.TRACK, sender=sender,
                                 deliverable=application is not None,
-                                application_id=application.id if application else None)
+                                application_id=application.id if application else None, limit_phone=False)
 
 
 async def request_staff_code(session: AsyncSession, settings: Settings, *, tckn: str, phone: str,

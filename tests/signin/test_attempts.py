@@ -1,7 +1,6 @@
 """Every try at a code counts: concurrent, aliased and batched verifyCode calls."""
 
 import asyncio
-import uuid
 
 from tests.helpers import AYSE, VERIFY, ZEYNEP
 from tests.signin.support import FATMA, apply_code, challenge_row, other_code, verify

@@ -71,6 +71,14 @@ class TestVerifyCode:
         again = await verify(world, challenge_id, code)
         assert (again["__typename"], again["code"]) == ("CodeError", "CODE_INVALID")
 
+    async def test_code_works_only_for_its_own_challenge(self, world):
+        first_id, first_code = await apply_code(world, AYSE, "5320000107")
+        second_id, second_code = await apply_code(world, AYSE, "5320000108")
+        assert first_code != second_code
+        result = await verify(world, second_id, first_code)
+        assert (result["__typename"], result["code"]) == ("CodeError", "CODE_WRONG")
+        assert (await verify(world, first_id, first_code))["__typename"] == "SignedIn"
+
     @pytest.mark.parametrize("challenge_id", [str(uuid.uuid4()), "not-a-uuid", "", "1' OR '1'='1"])
     async def test_unknown_or_malformed_challenge_is_invalid(self, world, challenge_id):
         result = await verify(world, challenge_id, "123456")
@@ -130,3 +138,19 @@ class TestResendCode:
         stale = await verify(world, challenge_id, old)
         assert (stale["__typename"], stale["code"]) == ("CodeError", "CODE_WRONG")
         assert (await verify(world, challenge_id, new))["__typename"] == "SignedIn"
+
+    async def test_resends_are_capped(self, world):
+        phone = "5320000133"
+        challenge_id, _ = await apply_code(world, ZEYNEP, phone)
+        for n in range(world.settings.otp_max_resends):
+            await world.sql("UPDATE otp_challenge SET last_sent_at = last_sent_at - interval '61 seconds' "
+                            "WHERE id = $1", uuid.UUID(challenge_id))
+            result = (await world.gql(RESEND, {"id": challenge_id}))["resendCode"]
+            assert result["__typename"] == "Challenge", result
+            await world.wait_for_sms(phone, n + 2)
+        await world.sql("UPDATE otp_challenge SET last_sent_at = last_sent_at - interval '61 seconds' "
+                        "WHERE id = $1", uuid.UUID(challenge_id))
+        result = (await world.gql(RESEND, {"id": challenge_id}))["resendCode"]
+        assert (result["__typename"], result["code"]) == ("RateLimitError", "RATE_LIMITED")
+        code = await world.last_code(phone, world.settings.otp_max_resends + 1)
+        assert (await verify(world, challenge_id, code))["__typename"] == "SignedIn"

@@ -1,10 +1,12 @@
 """How many codes go out per hour: per T.C. Kimlik No, per phone and per client address."""
 
-import uuid
+import asyncio
+import itertools
 
-from tests.helpers import AKS_ANKARA, AYSE, ZEYNEP
+from tests.helpers import AKS_ANKARA, ANNA, AYSE, ZEYNEP
 from tests.signin.support import (
-    FATMA, HASAN, ISMAIL, SmsWatch, request_apply, request_staff, valid_tcknumbers,
+    FATMA, HASAN, ISMAIL, REQUEST_APPLY, SmsWatch, person_input, request_apply, request_staff, request_tracking,
+    valid_tcknumbers,
 )
 
 SETTINGS = {"otp_hourly_limit_per_identity": 3, "otp_hourly_limit_per_phone": 3, "otp_hourly_limit_per_client": 4}
@@ -15,6 +17,9 @@ def assert_rate_limited(result: dict) -> None:
 
 
 class TestLimitPerIdentity:
+    def test_module_limits_are_in_force(self, world):
+        assert {name: getattr(world.settings, name) for name in SETTINGS} == SETTINGS
+
     async def test_fourth_code_for_one_tckn_within_the_hour_is_refused(self, world):
         phones = ["5320000301", "5320000302", "5320000303", "5320000304"]
         for phone in phones[:3]:
@@ -31,6 +36,22 @@ class TestLimitPerIdentity:
                         "WHERE tckn = $1", ISMAIL["tckn"])
         assert (await request_apply(world, ISMAIL, "5320000305"))["__typename"] == "Challenge"
         await world.wait_for_sms("5320000305", 1)
+
+
+    async def test_identity_mismatches_count_against_the_limit(self, world):
+        for _ in range(3):
+            wrong = person_input(ANNA, "5320000306", motherMaidenInitials="XY")
+            data = await world.gql(REQUEST_APPLY, {"input": wrong})
+            assert data["requestApplicationCode"]["__typename"] == "IdentityMismatchError"
+        async with SmsWatch(world) as watch:
+            assert_rate_limited(await request_apply(world, ANNA, "5320000306"))
+            await watch.assert_nothing_sent()
+
+    async def test_concurrent_requests_cannot_pass_the_limit(self, world):
+        tckn = next(valid_tcknumbers(250000001))
+        results = await asyncio.gather(*(request_staff(world, tckn, f"53200003{40 + n}") for n in range(8)))
+        kinds = sorted(result["__typename"] for result in results)
+        assert kinds == ["Challenge"] * 3 + ["RateLimitError"] * 5, results
 
 
 class TestLimitPerPhone:
@@ -70,3 +91,18 @@ class TestLimitPerClient:
         assert rows[0]["n"] == 4
         # another address is not affected
         assert (await request_staff(world, next(numbers), "5320000329"))["__typename"] == "Challenge"
+
+
+class TestTrackingIgnoresThePhoneLimit:
+    async def test_a_flooded_phone_does_not_reveal_that_an_application_exists(self, world):
+        from tests.helpers import apply
+
+        phone = "5320000391"
+        tracking_no = await apply(world, HASAN, phone)  # one code to the phone
+        for tckn in itertools.islice(valid_tcknumbers(260000001), 2):
+            assert (await request_staff(world, tckn, phone))["__typename"] == "Challenge"
+        assert_rate_limited(await request_apply(world, FATMA, phone))  # the phone is at its limit
+        sent = len(await world.sms_to(phone))
+        result = await request_tracking(world, tracking_no, HASAN["tckn"])
+        assert result["__typename"] == "Challenge", result  # answered like any tracking request
+        await world.wait_for_sms(phone, sent + 1)
