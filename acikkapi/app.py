@@ -6,7 +6,7 @@ import uuid
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -78,6 +78,13 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         await state["graphql"](scope, receive, send)
 
     async def health(request: Request) -> Response:
+        """For load balancers: 200 when the database answers, 503 when it does not."""
+        try:
+            async with state["services"].sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as error:
+            log.warning("health check: database unavailable: %r", error)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def _linked_actor(request: Request, path: str) -> Actor | None:

@@ -2,6 +2,7 @@
 codes, bounded request bodies, streaming upload limits and a CSRF guard for multipart requests."""
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import orjson
@@ -16,6 +17,7 @@ from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 
 from acikkapi.permissions.actor import Actor
+from acikkapi.schema import INTERNAL_MESSAGE
 from acikkapi.schema.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge
 from acikkapi.services.sessions import find_session
@@ -157,6 +159,12 @@ class GraphQLView(GraphQL):
             # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
             if error.status_code == 413 and not await receive.drain(DRAIN_BYTES):
                 response.headers["Connection"] = "close"
+        except Exception:  # e.g. the database is unreachable while reading the session
+            correlation_id = uuid.uuid4().hex[:12]
+            log.exception("request failed %s", correlation_id)
+            body = {"errors": [{"message": INTERNAL_MESSAGE,
+                                "extensions": {"code": "INTERNAL_ERROR", "correlationId": correlation_id}}]}
+            response = Response(orjson.dumps(body), status_code=500, media_type=JSON)
         finally:
             form = getattr(request.state, "form", None)
             if form is not None:

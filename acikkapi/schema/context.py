@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -27,8 +27,6 @@ class Context:
     services: Services
     client_ip: str | None
     actor: Actor = ANONYMOUS
-    bearer: str | None = None
-    loaders: dict = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
