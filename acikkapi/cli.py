@@ -9,7 +9,7 @@ import uvicorn
 from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
-from acikkapi.settings import Settings, get_settings
+from acikkapi.settings import DEVELOPMENT_SECRET, Settings, get_settings
 
 log = logging.getLogger("acikkapi")
 
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(prepare_database(settings, seed=True, demo=True))
         asyncio.run(serve(settings, demo=True))
     elif args.command == "serve":
+        if settings.secret_key == DEVELOPMENT_SECRET:
+            parser.error("ACIKKAPI_SECRET_KEY is not set: codes and links would be signed with a public key")
         if not args.no_migrate:
             asyncio.run(prepare_database(settings, seed=False, demo=False))
         asyncio.run(serve(settings, demo=False))

@@ -5,6 +5,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEVELOPMENT_SECRET = "gelistirme-anahtari-uretimde-degistirin"
+
+
 class Settings(BaseSettings):
     """Every knob of the server. Each default works on the embedded database with the local simulators."""
 
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
 
     # Secrets: HMAC keys for one-time codes and signed download links. Set them in production.
-    secret_key: str = "gelistirme-anahtari-uretimde-degistirin"
+    secret_key: str = DEVELOPMENT_SECRET
 
     # External services.
     identity_url: str = "http://127.0.0.1:8101"
