@@ -54,6 +54,8 @@ async def setup(client: httpx.AsyncClient, sms_url: str) -> str:
     data = await gql(client, "mutation($i: RequestApplicationCodeInput!) { requestApplicationCode(input: $i) "
                              "{ ... on Challenge { id } ... on Error { code message } } }",
                      {"i": {**PERSON, "phone": PHONE}})
+    if "id" not in data["requestApplicationCode"]:
+        raise SystemExit(f"cannot sign in to apply: {data['requestApplicationCode']} (use a fresh data dir)")
     token = await verified(client, sms_url, data["requestApplicationCode"]["id"], seen)
     categories = await gql(client, "{ serviceCategories { id subcategories { id } } }")
     rows = [{"categoryId": c["id"], "subcategoryId": c["subcategories"][0]["id"]}

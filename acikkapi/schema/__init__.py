@@ -6,8 +6,9 @@ import uuid
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, ValidationCache,
+    AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -51,6 +52,8 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    # Rule classes built once: ValidationCache keys on them, so a new class per request would never hit.
+    rules = [depth_rule(settings.max_query_depth), aliases_rule(settings.max_aliases)]
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -58,8 +61,7 @@ def build_schema(settings: Settings) -> Schema:
                                 batching_config={"max_operations": settings.max_batch_operations}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules([depth_rule(settings.max_query_depth)]),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(rules),
             DomainErrorsAndMasking,
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
