@@ -55,16 +55,16 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         engine = make_engine(resolve_database_url(settings), settings.db_pool_size)
         http = client_session(settings.http_timeout_seconds)
         sessionmaker = make_sessionmaker(engine)
-        services = Services(
-            settings=settings, sessionmaker=sessionmaker,
-            identity=identity or HttpIdentityService(settings.identity_url, http),
-            storage=FileSystemStorage(settings.attachment_dir))
-        state["services"] = services
-        state["graphql"] = GraphQLView(build_schema(settings), services)
         dispatcher = OutboxDispatcher(
             sessionmaker, sms or HttpSmsGateway(settings.sms_url, settings.sms_sender, http),
             poll_seconds=settings.outbox_poll_seconds, max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds)
+        services = Services(
+            settings=settings, sessionmaker=sessionmaker,
+            identity=identity or HttpIdentityService(settings.identity_url, http),
+            storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
+        state["services"] = services
+        state["graphql"] = GraphQLView(build_schema(settings), services)
         task = asyncio.create_task(dispatcher.run_forever(), name="outbox")
         try:
             yield

@@ -1,6 +1,6 @@
 """The per-request GraphQL context: settings, services, the client's address and the signed-in actor."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,6 +19,7 @@ class Services:
     sessionmaker: async_sessionmaker
     identity: IdentityService
     storage: Storage
+    wake_outbox: Callable[[], None] = lambda: None  # a committed change may have queued messages
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Context:
                     await session.rollback()
                 raise
             await session.commit()
+        self.services.wake_outbox()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -36,6 +36,7 @@ class OutboxDispatcher:
 
     async def run_forever(self) -> None:
         while True:
+            self.wakeup.clear()  # before dispatching: a wake-up during the dispatch is not lost
             try:
                 while await self.dispatch_due() == self.batch_size:
                     pass
@@ -47,7 +48,6 @@ class OutboxDispatcher:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_seconds)
             except asyncio.TimeoutError:
                 pass
-            self.wakeup.clear()
 
     async def dispatch_due(self) -> int:
         """Send one batch of due messages; returns how many were tried."""

@@ -1,0 +1,77 @@
+"""Who may do what, walked as a table: every kind of caller against every guarded operation.
+
+Anonymous callers, a citizen applying, a citizen tracking, and each staff role that signs in by SMS.
+A row says what the caller gets: the data, or the error code it is refused with.
+"""
+
+import pytest
+
+from tests.helpers import (
+    AKS_ANKARA, AYSE, SUBMIT, TRACKED, YETKILI_ANKARA, ZEYNEP, apply, first_category, sign_in_to_apply,
+    sign_in_to_track, staff_sign_in,
+)
+
+PROFILE = "{ applicantProfile { tcKimlikNo } }"
+ME = "{ me { role } }"
+SIGN_OUT = "mutation { signOut { __typename ... on Error { code } } }"
+
+ALLOWED = "allowed"
+# caller → (applicantProfile, trackedApplication, submitApplication, me, signOut)
+TABLE = {
+    "anonymous": ("UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", None, "UNAUTHENTICATED"),
+    "applying citizen": (ALLOWED, "PERMISSION_DENIED", ALLOWED, None, "UNAUTHENTICATED"),
+    "tracking citizen": ("PERMISSION_DENIED", ALLOWED, "PERMISSION_DENIED", None, "UNAUTHENTICATED"),
+    "AKS": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "AKS", ALLOWED),
+    "Yetkili": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "YETKILI", ALLOWED),
+}
+
+
+@pytest.fixture(scope="module")
+async def tokens(world) -> dict:
+    tracking_no = await apply(world, ZEYNEP, "5340000001")
+    return {
+        "anonymous": None,
+        "applying citizen": await sign_in_to_apply(world, AYSE, "5340000002"),
+        "tracking citizen": await sign_in_to_track(world, tracking_no, ZEYNEP, "5340000001"),
+        "AKS": await staff_sign_in(world, AKS_ANKARA),
+        "Yetkili": await staff_sign_in(world, YETKILI_ANKARA),
+    }
+
+
+def query_outcome(body: dict, field: str) -> str:
+    if body.get("errors"):
+        return body["errors"][0]["extensions"]["code"]
+    assert body["data"][field] is not None
+    return ALLOWED
+
+
+def payload_outcome(payload: dict) -> str:
+    return payload["code"] if "code" in payload else ALLOWED
+
+
+@pytest.mark.parametrize("caller", TABLE)
+class TestEveryCallerAgainstEveryOperation:
+    async def test_applicant_profile(self, world, tokens, caller):
+        body = await world.gql_raw(PROFILE, token=tokens[caller])
+        assert query_outcome(body, "applicantProfile") == TABLE[caller][0], body
+
+    async def test_tracked_application(self, world, tokens, caller):
+        body = await world.gql_raw(TRACKED, token=tokens[caller])
+        assert query_outcome(body, "trackedApplication") == TABLE[caller][1], body
+
+    async def test_me(self, world, tokens, caller):
+        me = (await world.gql(ME, token=tokens[caller]))["me"]
+        assert (me and me["role"]) == TABLE[caller][3]
+
+    async def test_submit_application(self, world, tokens, caller):
+        category, subcategory = await first_category(world)
+        # An empty subject: an allowed caller gets as far as the validation, and nothing is registered.
+        data = {"sameAsResidence": True, "phone": "5340000002", "subject": "",
+                "categories": [{"categoryId": category, "subcategoryId": subcategory}]}
+        payload = (await world.gql(SUBMIT, {"input": data}, token=tokens[caller]))["submitApplication"]
+        expected = TABLE[caller][2]
+        assert payload["code"] == ("VALIDATION_FAILED" if expected == ALLOWED else expected), payload
+
+    async def test_sign_out_last(self, world, tokens, caller):
+        payload = (await world.gql(SIGN_OUT, token=tokens[caller]))["signOut"]
+        assert payload_outcome(payload) == TABLE[caller][4], payload
