@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acikkapi.models import Place, PlaceKind, Province, Role, ServiceCategory, Unit, UnitKind, User, user_unit
+from acikkapi.models import PlaceKind, Province, Role, ServiceCategory, Unit, UnitKind, User, user_unit
 
 DATA = resources.files("acikkapi") / "data"
 
