@@ -14,15 +14,20 @@ from tests.helpers import (
 PROFILE = "{ applicantProfile { tcKimlikNo } }"
 ME = "{ me { role } }"
 SIGN_OUT = "mutation { signOut { __typename ... on Error { code } } }"
+REGISTER = """mutation($input: RegisterApplicationInput!) {
+  registerApplication(input: $input) { __typename ... on Error { code } } }"""
 
 ALLOWED = "allowed"
-# caller → (applicantProfile, trackedApplication, submitApplication, me, signOut)
+# caller → (applicantProfile, trackedApplication, submitApplication, me, signOut, registerApplication)
 TABLE = {
-    "anonymous": ("UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", None, "UNAUTHENTICATED"),
-    "applying citizen": (ALLOWED, "PERMISSION_DENIED", ALLOWED, None, "UNAUTHENTICATED"),
-    "tracking citizen": ("PERMISSION_DENIED", ALLOWED, "PERMISSION_DENIED", None, "UNAUTHENTICATED"),
-    "AKS": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "AKS", ALLOWED),
-    "Yetkili": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "YETKILI", ALLOWED),
+    "anonymous": ("UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", None, "UNAUTHENTICATED",
+                  "UNAUTHENTICATED"),
+    "applying citizen": (ALLOWED, "PERMISSION_DENIED", ALLOWED, None, "UNAUTHENTICATED", "PERMISSION_DENIED"),
+    "tracking citizen": ("PERMISSION_DENIED", ALLOWED, "PERMISSION_DENIED", None, "UNAUTHENTICATED",
+                         "PERMISSION_DENIED"),
+    "AKS": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "AKS", ALLOWED, ALLOWED),
+    "Yetkili": ("PERMISSION_DENIED", "PERMISSION_DENIED", "PERMISSION_DENIED", "YETKILI", ALLOWED,
+                "PERMISSION_DENIED"),
 }
 
 
@@ -70,6 +75,15 @@ class TestEveryCallerAgainstEveryOperation:
                 "categories": [{"categoryId": category, "subcategoryId": subcategory}]}
         payload = (await world.gql(SUBMIT, {"input": data}, token=tokens[caller]))["submitApplication"]
         expected = TABLE[caller][2]
+        assert payload["code"] == ("VALIDATION_FAILED" if expected == ALLOWED else expected), payload
+
+    async def test_register_application(self, world, tokens, caller):
+        category, subcategory = await first_category(world)
+        data = {"tcKimlikNo": AYSE["tckn"], "arrivalDate": "2026-01-05",
+                "application": {"sameAsResidence": True, "phone": "5340000003", "subject": "",
+                                "categories": [{"categoryId": category, "subcategoryId": subcategory}]}}
+        payload = (await world.gql(REGISTER, {"input": data}, token=tokens[caller]))["registerApplication"]
+        expected = TABLE[caller][5]
         assert payload["code"] == ("VALIDATION_FAILED" if expected == ALLOWED else expected), payload
 
     async def test_sign_out_last(self, world, tokens, caller):

@@ -4,6 +4,7 @@ from sqlalchemy import ColumnElement, false
 
 from acikkapi.models import Application, Purpose, Role
 from acikkapi.permissions.actor import Actor
+from acikkapi.services.errors import PermissionDenied, Unauthenticated
 
 PROVINCE_WIDE = {Role.AKS, Role.MIA}
 
@@ -23,3 +24,14 @@ def can_see(actor: Actor, application: Application) -> bool:
     if actor.purpose is Purpose.STAFF and actor.role in PROVINCE_WIDE:
         return application.subject_province_id == actor.province_id
     return False
+
+
+def ensure_can_register(actor: Actor, province_id: int | None) -> None:
+    """An AKS registers written applications (banko) only for an address in their own province."""
+    if actor.session is None:
+        raise Unauthenticated()
+    if actor.purpose is not Purpose.STAFF or actor.role is not Role.AKS:
+        raise PermissionDenied()
+    if province_id != actor.province_id:
+        raise PermissionDenied("Yalnızca kendi ilinizdeki bir adrese ait başvuru kaydedebilirsiniz.",
+                               field="provinceId")

@@ -1,15 +1,19 @@
 """Citizen intake (profile, submit) and the citizen's tracking view."""
 
+from datetime import date, datetime
+
 from sqlalchemy import select
 
 from acikkapi.models import Application, Channel, District, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
-from acikkapi.permissions.applications import visible_applications
+from acikkapi.permissions.applications import ensure_can_register, visible_applications
 from acikkapi.schema.context import Context
 from acikkapi.services import applications, sessions
 from acikkapi.services.applications import ApplicationDraft
-from acikkapi.services.errors import Unauthenticated
+from acikkapi.services.errors import Unauthenticated, ValidationFailed
 from acikkapi.services.identity import Person
+from acikkapi.services.reports import ISTANBUL
+from acikkapi.services.tckn import check_tckn
 
 
 async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None]:
@@ -44,3 +48,21 @@ async def tracked_application(context: Context) -> Application:
     require_purpose(context.actor, Purpose.TRACK)
     async with context.reading() as session:
         return await applications.load_application(session, visible_applications(context.actor))
+
+
+async def register_application(context: Context, *, tckn: str, arrival_date: date,
+                               draft: ApplicationDraft) -> Application:
+    """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
+    The identity and residence come from the identity service by number, never typed by hand."""
+    actor = context.actor
+    ensure_can_register(actor, actor.province_id)
+    tckn = check_tckn(tckn)
+    if arrival_date > datetime.now(ISTANBUL).date():
+        raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
+    person = await context.services.identity.lookup(tckn)
+    async with context.mutation() as session:
+        await applications.fill_subject_address(session, person, draft)
+        ensure_can_register(actor, draft.province_id)
+        return await applications.submit_application(
+            session, context.settings, context.services.storage, person=person, draft=draft,
+            channel=Channel.BANKO, actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date)

@@ -164,18 +164,38 @@ class ApplicationQuery:
         return CitizenApplication.of(await applications.tracked_application(info.context), info)
 
 
+@strawberry.input(description="Başvuru Kayıt by an AKS for a citizen at the desk or in writing (channel: banko).")
+class RegisterApplicationInput:
+    tc_kimlik_no: str = strawberry.field(description="The citizen's; identity and residence are fetched by it.")
+    arrival_date: date = strawberry.field(description="Başvuru Geliş Tarihi.")
+    application: SubmitApplicationInput
+
+
+def draft_of(input: SubmitApplicationInput) -> service.ApplicationDraft:
+    return service.ApplicationDraft(
+        kind=input.kind, subject=input.subject, phone=input.phone, email=input.email,
+        categories=[service.CategoryRow(r.category_id, r.subcategory_id, r.description) for r in input.categories],
+        same_as_residence=input.same_as_residence, subject_address=input.subject_address,
+        province_id=input.province_id, district_id=input.district_id, place_id=input.place_id,
+        files=[service.Upload(file=f.file, name=f.filename) for f in input.files])
+
+
 @strawberry.type
 class ApplicationMutation:
     @strawberry.mutation(description="Kaydet: register the application and send its tracking number by SMS.")
     async def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload:
-        draft = service.ApplicationDraft(
-            kind=input.kind, subject=input.subject, phone=input.phone, email=input.email,
-            categories=[service.CategoryRow(r.category_id, r.subcategory_id, r.description) for r in input.categories],
-            same_as_residence=input.same_as_residence, subject_address=input.subject_address,
-            province_id=input.province_id, district_id=input.district_id, place_id=input.place_id,
-            files=[service.Upload(file=f.file, name=f.filename) for f in input.files])
         try:
-            application = await applications.submit_application(info.context, draft)
+            application = await applications.submit_application(info.context, draft_of(input))
+        except DomainError as error:
+            return as_payload(error)
+        return SubmitApplicationSuccess(tracking_no=application.tracking_no)
+
+    @strawberry.mutation(description="AKS: register a citizen's written or in-person application in the pool.")
+    async def register_application(self, info: Info, input: RegisterApplicationInput) -> SubmitApplicationPayload:
+        try:
+            application = await applications.register_application(
+                info.context, tckn=input.tc_kimlik_no, arrival_date=input.arrival_date,
+                draft=draft_of(input.application))
         except DomainError as error:
             return as_payload(error)
         return SubmitApplicationSuccess(tracking_no=application.tracking_no)

@@ -71,6 +71,7 @@ _BY_DOMAIN: list[tuple[type[DomainError], type]] = [
     (otp.CodeExpired, CodeError),
     (otp.WrongCode, CodeError),
     (identity.IdentityMismatch, IdentityMismatchError),
+    (identity.IdentityNotFound, IdentityMismatchError),
     (ServiceUnavailable, ServiceUnavailableError),
 ]
 

@@ -74,6 +74,20 @@ async def resolve_residence(session: AsyncSession, person: Person) -> tuple[int,
     return tuple(row) if row else None
 
 
+async def fill_subject_address(session: AsyncSession, person: Person,
+                               draft: ApplicationDraft) -> tuple[int, int, int] | None:
+    """Copy the residence into the subject address when the form says they are the same.
+    Returns the residence's (province, district, place) ids, if our address data has it."""
+    residence = await resolve_residence(session, person)
+    if draft.same_as_residence:
+        if residence is None:
+            raise ResidenceNotResolved(field="subjectAddress")
+        draft.province_id, draft.district_id, draft.place_id = residence
+        draft.subject_address = person.residence.address
+        draft.same_as_residence = False
+    return residence
+
+
 async def _check_address(session: AsyncSession, draft: ApplicationDraft) -> None:
     if not (draft.province_id and draft.district_id and draft.place_id):
         raise ValidationFailed("Başvuruya konu olan adresin il, ilçe ve mahalle/köy bilgileri zorunludur.",
@@ -158,12 +172,7 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
     Files are written to storage first; if anything after that fails, the caller's rollback leaves the
     database clean and the stored files are deleted here.
     """
-    residence = await resolve_residence(session, person)
-    if draft.same_as_residence:
-        if residence is None:
-            raise ResidenceNotResolved(field="subjectAddress")
-        draft.province_id, draft.district_id, draft.place_id = residence
-        draft.subject_address = person.residence.address
+    residence = await fill_subject_address(session, person, draft)
     _check_text(draft)
     draft.phone = check_phone(draft.phone)
     await _check_address(session, draft)

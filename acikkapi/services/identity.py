@@ -55,9 +55,17 @@ class Person:
         )
 
 
+class IdentityNotFound(DomainError):
+    code = "IDENTITY_NOT_FOUND"
+    message = "Bu T.C. Kimlik No ile kimlik kaydı bulunamadı."
+
+
 class IdentityService(Protocol):
     async def verify(self, *, tckn: str, first_name: str, last_name: str,
                      mother_initials: str) -> Person: ...
+
+    async def lookup(self, tckn: str) -> Person:
+        """Identity and residence by number alone: for staff registering a written application."""
 
 
 class HttpIdentityService:
@@ -66,18 +74,31 @@ class HttpIdentityService:
         self.http = http
 
     async def verify(self, *, tckn: str, first_name: str, last_name: str, mother_initials: str) -> Person:
-        payload = {"tckn": tckn, "ad": first_name, "soyad": last_name, "anne_kizlik_soyadi_harfleri": mother_initials}
+        body = await self._post("/kimlik/dogrula", {"tckn": tckn, "ad": first_name, "soyad": last_name,
+                                                    "anne_kizlik_soyadi_harfleri": mother_initials})
+        if not body.get("eslesme"):
+            raise IdentityMismatch()
+        return self._person(body)
+
+    async def lookup(self, tckn: str) -> Person:
+        body = await self._post("/kimlik/sorgula", {"tckn": tckn})
+        if not body.get("bulundu"):
+            raise IdentityNotFound(field="tcKimlikNo")
+        return self._person(body)
+
+    async def _post(self, path: str, payload: dict) -> dict:
         try:
-            async with self.http.post(f"{self.base_url}/kimlik/dogrula", json=payload) as response:
+            async with self.http.post(f"{self.base_url}{path}", json=payload) as response:
                 if response.status != 200:
                     log.warning("identity service answered HTTP %s", response.status)
                     raise ServiceUnavailable()
-                body = await response.json()
+                return await response.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             log.warning("identity service unreachable: %r", error)
             raise ServiceUnavailable() from error
-        if not body.get("eslesme"):
-            raise IdentityMismatch()
+
+    @staticmethod
+    def _person(body: dict) -> Person:
         try:
             return parse_person(body["kisi"])
         except (KeyError, TypeError, ValueError) as error:

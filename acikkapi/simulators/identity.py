@@ -1,6 +1,7 @@
 """A local stand-in for the identity and address sharing service: a real HTTP server holding fictitious people.
 
 POST /kimlik/dogrula {tckn, ad, soyad, anne_kizlik_soyadi_harfleri} → {eslesme, kisi?}
+POST /kimlik/sorgula {tckn}                                         → {bulundu, kisi?}
 POST /_kontrol {down: bool, delay: float} lets tests simulate an outage or a slow answer.
 """
 
@@ -52,11 +53,16 @@ def create_identity_app(people: list[dict] = PEOPLE) -> web.Application:
     by_tckn = {person["tckn"]: person for person in people}
     state = {"down": False, "delay": 0.0}
 
+    @web.middleware
+    async def outage(request: web.Request, handler):
+        if request.path.startswith("/kimlik/"):
+            if state["delay"]:
+                await asyncio.sleep(state["delay"])
+            if state["down"]:
+                return web.json_response({"hata": "servis bakımda"}, status=503)
+        return await handler(request)
+
     async def verify(request: web.Request) -> web.Response:
-        if state["delay"]:
-            await asyncio.sleep(state["delay"])
-        if state["down"]:
-            return web.json_response({"hata": "servis bakımda"}, status=503)
         body = await request.json()
         person = by_tckn.get(str(body.get("tckn")))
         initials = turkish_upper(str(body.get("anne_kizlik_soyadi_harfleri", "")).replace(" ", ""))
@@ -68,11 +74,16 @@ def create_identity_app(people: list[dict] = PEOPLE) -> web.Application:
         )
         return web.json_response({"eslesme": True, "kisi": _kisi(person)} if match else {"eslesme": False})
 
+    async def lookup(request: web.Request) -> web.Response:
+        person = by_tckn.get(str((await request.json()).get("tckn")))
+        return web.json_response({"bulundu": True, "kisi": _kisi(person)} if person else {"bulundu": False})
+
     async def control(request: web.Request) -> web.Response:
         state.update(await request.json())
         return web.json_response(state)
 
-    app = web.Application()
+    app = web.Application(middlewares=[outage])
     app.router.add_post("/kimlik/dogrula", verify)
+    app.router.add_post("/kimlik/sorgula", lookup)
     app.router.add_post("/_kontrol", control)
     return app

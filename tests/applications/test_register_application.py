@@ -1,0 +1,110 @@
+"""Başvuru Kayıt by an AKS (seed §3.1): a written or in-person application registered for a citizen.
+
+The identity and residence come from the identity service by T.C. Kimlik No; the AKS types the rest.
+"""
+
+import json
+from datetime import date, timedelta
+
+from tests.applications.support import counts, png_bytes, submit_input, wait_for_tracking_sms
+from tests.helpers import AKS_ANKARA, AYSE, YETKILI_ANKARA, ZEYNEP, staff_sign_in
+
+AKS_ISTANBUL = {"tckn": "10000000696", "phone": "5321000006"}
+REGISTER = """
+mutation($input: RegisterApplicationInput!) {
+  registerApplication(input: $input) {
+    __typename
+    ... on SubmitApplicationSuccess { trackingNo }
+    ... on Error { code message }
+    ... on ValidationError { field }
+  }
+}"""
+
+
+async def register(world, token, person: dict, phone: str, arrival: date | None = None, **changes) -> dict:
+    data = {"tcKimlikNo": person["tckn"], "arrivalDate": (arrival or date.today()).isoformat(),
+            "application": await submit_input(world, phone, **changes)}
+    return (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
+
+
+async def test_an_aks_registers_an_application_for_a_citizen_of_the_province(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    arrival = date.today() - timedelta(days=2)
+    result = await register(world, token, AYSE, "5350000001", arrival)
+    assert result["__typename"] == "SubmitApplicationSuccess", result
+    sms = await wait_for_tracking_sms(world, "5350000001", result["trackingNo"])
+    assert sms.startswith("Sayın AYŞE YILMAZ")
+    [row] = await world.sql(
+        "SELECT a.channel, a.arrival_date, a.applicant_first_name, a.subject_province_id, u.tckn AS creator, "
+        "e.actor_label, e.status FROM application a JOIN app_user u ON u.id = a.created_by_id "
+        "JOIN application_event e ON e.application_id = a.id WHERE a.tracking_no = $1", result["trackingNo"])
+    assert (row["channel"], row["arrival_date"], row["applicant_first_name"]) == ("BANKO", arrival, "AYŞE")
+    assert (row["subject_province_id"], row["creator"], row["status"]) == (6, AKS_ANKARA["tckn"], "HAVUZDA")
+    assert row["actor_label"] == "Elif Arslan (Açık Kapı Sorumlusu)"
+
+
+async def test_an_aks_cannot_register_an_address_in_another_province(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    before = await counts(world)
+    result = await register(world, token, ZEYNEP, "5350000002")  # residence: İstanbul
+    assert (result["__typename"], result["code"]) == ("AuthorizationError", "PERMISSION_DENIED"), result
+    assert await counts(world) == before
+    istanbul = await staff_sign_in(world, AKS_ISTANBUL)
+    assert (await register(world, istanbul, ZEYNEP, "5350000002"))["__typename"] == "SubmitApplicationSuccess"
+
+
+async def test_a_yetkili_cannot_register(world):
+    token = await staff_sign_in(world, YETKILI_ANKARA)
+    result = await register(world, token, AYSE, "5350000003")
+    assert result["code"] == "PERMISSION_DENIED", result
+
+
+async def test_without_a_token_nothing_is_registered(world):
+    result = await register(world, None, AYSE, "5350000004")
+    assert result["code"] == "UNAUTHENTICATED", result
+
+
+async def test_an_unknown_identity_number_is_refused(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    result = await register(world, token, {"tckn": "20000000046"}, "5350000005")
+    assert (result["__typename"], result["code"]) == ("IdentityMismatchError", "IDENTITY_NOT_FOUND"), result
+
+
+async def test_a_wrong_checksum_is_refused_before_the_identity_service(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    result = await register(world, token, {"tckn": "20000000047"}, "5350000006")
+    assert (result["code"], result["field"]) == ("VALIDATION_FAILED", "tcKimlikNo"), result
+
+
+async def test_an_arrival_date_in_the_future_is_refused(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    result = await register(world, token, AYSE, "5350000007", date.today() + timedelta(days=2))
+    assert (result["code"], result["field"]) == ("VALIDATION_FAILED", "arrivalDate"), result
+
+
+async def test_the_identity_service_being_down_is_a_clear_error(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    try:
+        await world.control("identity", down=True)
+        result = await register(world, token, AYSE, "5350000008")
+    finally:
+        await world.control("identity", down=False)
+    assert (result["__typename"], result["code"]) == ("ServiceUnavailableError", "SERVICE_UNAVAILABLE"), result
+
+
+async def test_a_scanned_petition_is_attached(world):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    variables = {"input": {"tcKimlikNo": AYSE["tckn"], "arrivalDate": date.today().isoformat(),
+                           "application": {**await submit_input(world, "5350000009"), "files": [None]}}}
+    response = await world.http.post(
+        "/graphql", headers={"Authorization": f"Bearer {token}", "GraphQL-Preflight": "1",
+                             "X-Forwarded-For": world.new_address()},
+        data={"operations": json.dumps({"query": REGISTER, "variables": variables}),
+              "map": json.dumps({"0": ["variables.input.application.files.0"]})},
+        files=[("0", ("dilekce.png", png_bytes(), "image/png"))])
+    result = response.json()["data"]["registerApplication"]
+    assert result["__typename"] == "SubmitApplicationSuccess", result
+    [row] = await world.sql("SELECT t.file_name, t.content_type, t.uploaded_by_id IS NOT NULL AS by_staff "
+                            "FROM attachment t JOIN application a ON a.id = t.application_id "
+                            "WHERE a.tracking_no = $1", result["trackingNo"])
+    assert tuple(row) == ("dilekce.png", "image/png", True)
