@@ -269,6 +269,7 @@ async def test_no_categories_is_refused(world):
     assert result["__typename"] == "ValidationError", result
     assert result["field"] == "categories"
     assert await counts(world) == before
+    assert await counts(world) == before
 
 
 async def test_the_apply_token_is_single_use(world):
