@@ -26,12 +26,13 @@ def can_see(actor: Actor, application: Application) -> bool:
     return False
 
 
-def ensure_can_register(actor: Actor, province_id: int | None) -> None:
-    """An AKS registers written applications (banko) only for an address in their own province."""
+def ensure_can_register(actor: Actor, province_id: int | None = None) -> None:
+    """An AKS registers written applications (banko) only for an address in their own province.
+    Without a province, only the role is checked (before any outside call)."""
     if actor.session is None:
         raise Unauthenticated()
     if actor.purpose is not Purpose.STAFF or actor.role is not Role.AKS:
         raise PermissionDenied()
-    if province_id != actor.province_id:
+    if province_id is not None and province_id != actor.province_id:
         raise PermissionDenied("Yalnızca kendi ilinizdeki bir adrese ait başvuru kaydedebilirsiniz.",
                                field="provinceId")

@@ -55,14 +55,13 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
     The identity and residence come from the identity service by number, never typed by hand."""
     actor = context.actor
-    ensure_can_register(actor, actor.province_id)
+    ensure_can_register(actor)
     tckn = check_tckn(tckn)
     if arrival_date > datetime.now(ISTANBUL).date():
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
     person = await context.services.identity.lookup(tckn)
     async with context.mutation() as session:
-        await applications.fill_subject_address(session, person, draft)
-        ensure_can_register(actor, draft.province_id)
         return await applications.submit_application(
             session, context.settings, context.services.storage, person=person, draft=draft,
-            channel=Channel.BANKO, actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date)
+            channel=Channel.BANKO, actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
+            check_province=lambda province_id: ensure_can_register(actor, province_id))

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
@@ -84,7 +85,6 @@ async def fill_subject_address(session: AsyncSession, person: Person,
             raise ResidenceNotResolved(field="subjectAddress")
         draft.province_id, draft.district_id, draft.place_id = residence
         draft.subject_address = person.residence.address
-        draft.same_as_residence = False
     return residence
 
 
@@ -166,13 +166,16 @@ async def discard_files(storage: Storage, stored: list[tuple[str, CheckedFile]])
 
 async def submit_application(session: AsyncSession, settings: Settings, storage: Storage, *, person: Person,
                              draft: ApplicationDraft, channel: Channel, actor_label: str,
-                             created_by_id: int | None = None, arrival_date: date | None = None) -> Application:
+                             created_by_id: int | None = None, arrival_date: date | None = None,
+                             check_province: Callable[[int | None], None] | None = None) -> Application:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
     Files are written to storage first; if anything after that fails, the caller's rollback leaves the
     database clean and the stored files are deleted here.
     """
     residence = await fill_subject_address(session, person, draft)
+    if check_province:  # the caller's rule on whose province this may be
+        check_province(draft.province_id)
     _check_text(draft)
     draft.phone = check_phone(draft.phone)
     await _check_address(session, draft)

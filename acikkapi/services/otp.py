@@ -68,15 +68,15 @@ def code_sms(code: str, ttl_seconds: int) -> str:
             "bu kodu kimseyle paylaşmayınız. AÇIK KAPI")
 
 
-async def check_send_limits(session: AsyncSession, settings: Settings, sender: Sender, *,
-                            limit_phone: bool = True) -> None:
+async def check_send_limits(session: AsyncSession, settings: Settings, sender: Sender, purpose: Purpose) -> None:
     # Serialise concurrent sends for the same identity, phone and address, then count the last hour.
     keys = sorted({f"otp:t:{sender.tckn}", f"otp:p:{sender.phone}", f"otp:ip:{sender.client_ip}"})
     for key in keys:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
     since = func.now() - timedelta(hours=1)
     limits = [(OtpChallenge.tckn == sender.tckn, settings.otp_hourly_limit_per_identity)]
-    if sender.phone and limit_phone:
+    # Tracking codes skip the phone limit: only a real application has a phone, so refusing on it would tell.
+    if sender.phone and purpose is not Purpose.TRACK:
         limits.append((OtpChallenge.phone == sender.phone, settings.otp_hourly_limit_per_phone))
     if sender.client_ip:
         limits.append((OtpChallenge.client_ip == sender.client_ip, settings.otp_hourly_limit_per_client))
@@ -90,10 +90,9 @@ async def check_send_limits(session: AsyncSession, settings: Settings, sender: S
 
 async def send_challenge(session: AsyncSession, settings: Settings, *, purpose: Purpose, sender: Sender,
                          deliverable: bool = True, user_id: int | None = None,
-                         application_id: int | None = None, identity: dict | None = None,
-                         limit_phone: bool = True) -> OtpChallenge:
+                         application_id: int | None = None, identity: dict | None = None) -> OtpChallenge:
     """Create a challenge and queue its code. A non-deliverable one (nothing matched) looks the same."""
-    await check_send_limits(session, settings, sender, limit_phone=limit_phone)
+    await check_send_limits(session, settings, sender, purpose)
     now = await session.scalar(select(func.now()))
     challenge = OtpChallenge(
         id=uuid.uuid4(), purpose=purpose, tckn=sender.tckn, phone=sender.phone, client_ip=sender.client_ip,
@@ -131,8 +130,7 @@ async def resend_code(session: AsyncSession, settings: Settings, challenge_id: u
         raise ResendTooSoon(f"Yeni kod isteyebilmek için {int(wait.total_seconds()) + 1} saniye bekleyiniz.")
     if challenge.sends > settings.otp_max_resends:
         raise RateLimited()
-    await check_send_limits(session, settings, Sender(challenge.tckn, challenge.phone, client_ip),
-                            limit_phone=challenge.purpose is not Purpose.TRACK)
+    await check_send_limits(session, settings, Sender(challenge.tckn, challenge.phone, client_ip), challenge.purpose)
     challenge.sends += 1
     challenge.attempts = 0
     challenge.last_sent_at = now

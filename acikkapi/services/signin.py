@@ -41,7 +41,7 @@ async def request_apply_code(session: AsyncSession, settings: Settings, identity
         raise ValidationFailed("Annenizin evlenmeden önceki soyadının ilk ve son harfini giriniz.",
                                field="motherMaidenInitials")
     sender = Sender(tckn, check_phone(phone), client_ip)
-    await check_send_limits(session, settings, sender)
+    await check_send_limits(session, settings, sender, Purpose.APPLY)
     try:
         person = await identity.verify(tckn=tckn, first_name=first_name, last_name=last_name,
                                        mother_initials=initials)
@@ -62,10 +62,9 @@ async def request_tracking_code(session: AsyncSession, settings: Settings, *, tr
         .where(Application.tracking_no == tracking_no, Application.applicant_tckn == tckn)
     )).first()
     sender = Sender(tckn, application.phone if application else "", client_ip)
-    # No per-phone limit here: only a real application has a phone, so refusing on it would tell.
     return await send_challenge(session, settings, purpose=Purpose.TRACK, sender=sender,
                                 deliverable=application is not None,
-                                application_id=application.id if application else None, limit_phone=False)
+                                application_id=application.id if application else None)
 
 
 async def request_staff_code(session: AsyncSession, settings: Settings, *, tckn: str, phone: str,
