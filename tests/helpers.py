@@ -1,6 +1,7 @@
 """Shared steps of the seed's screens, spoken through GraphQL."""
 
 from acikkapi.simulators.identity import PEOPLE
+from tests.documents import REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, SUBMIT, TRACKED, VERIFY  # noqa: F401
 
 AYSE = next(p for p in PEOPLE if p["ad"] == "AYŞE")
 MEHMET = next(p for p in PEOPLE if p["ad"] == "MEHMET ALİ")
@@ -10,66 +11,6 @@ ANNA = next(p for p in PEOPLE if p["ad"] == "ANNA")
 AKS_ANKARA = {"tckn": "10000000078", "phone": "5321000001"}
 YETKILI_ANKARA = {"tckn": "10000000214", "phone": "5321000002"}
 MIA_ANKARA = {"tckn": "10000000382", "phone": "5321000003"}
-
-REQUEST_APPLY = """
-mutation($input: RequestApplicationCodeInput!) {
-  requestApplicationCode(input: $input) {
-    __typename
-    ... on Challenge { id expiresAt resendAvailableAt phoneHint }
-    ... on Error { code message }
-    ... on ValidationError { field }
-  }
-}"""
-
-VERIFY = """
-mutation($id: ID!, $code: String!) {
-  verifyCode(challengeId: $id, code: $code) {
-    __typename
-    ... on SignedIn { token purpose expiresAt }
-    ... on Error { code message }
-  }
-}"""
-
-REQUEST_TRACKING = """
-mutation($input: RequestTrackingCodeInput!) {
-  requestTrackingCode(input: $input) {
-    __typename
-    ... on Challenge { id expiresAt phoneHint }
-    ... on Error { code message }
-  }
-}"""
-
-REQUEST_STAFF = """
-mutation($input: RequestStaffCodeInput!) {
-  requestStaffCode(input: $input) {
-    __typename
-    ... on Challenge { id expiresAt phoneHint }
-    ... on Error { code message }
-  }
-}"""
-
-SUBMIT = """
-mutation($input: SubmitApplicationInput!) {
-  submitApplication(input: $input) {
-    __typename
-    ... on SubmitApplicationSuccess { trackingNo message }
-    ... on Error { code message }
-    ... on ValidationError { field }
-    ... on FileRejectedError { field }
-  }
-}"""
-
-TRACKED = """
-{
-  trackedApplication {
-    trackingNo status closed kind tcKimlikNo firstName lastName residenceAddress subjectAddress
-    province district place placeKind subject
-    categories { position category subcategory description }
-    files { id fileName contentType size downloadUrl }
-    history { position status note at }
-    reportUrl
-  }
-}"""
 
 
 def apply_input(person: dict, phone: str, **changes) -> dict:

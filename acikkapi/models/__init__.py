@@ -2,7 +2,8 @@
 
 from acikkapi.models.application import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
-    ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, tracking_no_seq_value,
+    ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, PublicStatus,
+    tracking_no_seq_value,
 )
 from acikkapi.models.auth import AuthSession, OtpChallenge, Purpose
 from acikkapi.models.base import Base
@@ -13,6 +14,6 @@ from acikkapi.models.user import Role, User, user_unit
 __all__ = [
     "Application", "ApplicationCategory", "ApplicationEvent", "ApplicationKind", "ApplicationResult",
     "ApplicationStatus", "Attachment", "AuthSession", "Base", "Channel", "District", "EventAction", "Gender",
-    "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "Purpose",
+    "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
     "Role", "ServiceCategory", "Unit", "UnitKind", "User", "tracking_no_seq_value", "user_unit",
 ]

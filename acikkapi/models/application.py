@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, created_at_column, str_enum
@@ -36,6 +36,13 @@ class ApplicationStatus(enum.Enum):
     SONUCLANDI = "Başvuru Sonuçlandı"
 
 
+class PublicStatus(enum.Enum):
+    """What the citizen sees: the steps inside the office are not theirs to follow."""
+
+    ISLEM_GORUYOR = "İşlem Görüyor"
+    SONUCLANDI = "Sonuçlandı"
+
+
 class ApplicationResult(enum.Enum):
     OLUMLU = "Olumlu"
     OLUMSUZ = "Olumsuz"
@@ -62,6 +69,8 @@ class Application(Base):
     __table_args__ = (
         Index(None, "subject_province_id", "created_at"),
         Index(None, "status", "created_at"),
+        Index("ix_application_created_by_id_idempotency_key", "created_by_id", "idempotency_key", unique=True,
+              postgresql_where=text("idempotency_key IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_no: Mapped[int] = mapped_column(
@@ -93,6 +102,8 @@ class Application(Base):
     is_confidential: Mapped[bool] = mapped_column(default=False)
     priority_group: Mapped[PriorityGroup | None] = mapped_column(str_enum(PriorityGroup))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # The officer's key for one registration: a repeated request answers with the application it made.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
     version: Mapped[int] = mapped_column(default=1)
 

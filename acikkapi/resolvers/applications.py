@@ -10,8 +10,8 @@ from acikkapi.permissions.applications import ensure_can_register, visible_appli
 from acikkapi.schema.context import Context
 from acikkapi.services import applications, sessions
 from acikkapi.services.applications import ApplicationDraft
-from acikkapi.services.errors import Unauthenticated, ValidationFailed
-from acikkapi.services.identity import Person
+from acikkapi.services.errors import PermissionDenied, ServiceUnavailable, Unauthenticated, ValidationFailed, raises
+from acikkapi.services.identity import IdentityNotFound, Person
 from acikkapi.services.reports import ISTANBUL
 from acikkapi.services.tckn import check_tckn
 
@@ -19,6 +19,8 @@ from acikkapi.services.tckn import check_tckn
 async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None]:
     """The identity service's answer for the verified applicant, with the residence as address records."""
     auth = require_purpose(context.actor, Purpose.APPLY)
+    if auth.application_id is not None:  # applied: the session now only answers a repeated submit
+        raise Unauthenticated()
     person = Person.from_json(auth.identity)
     async with context.reading() as session:
         ids = await applications.resolve_residence(session, person)
@@ -32,16 +34,21 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
     return person, auth.phone, tuple(records) if records else None
 
 
+@raises(Unauthenticated, PermissionDenied, *applications.submit_application.raises)
 async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
     auth = require_purpose(context.actor, Purpose.APPLY)
     async with context.mutation() as session:
-        # One verified code, one application: claim the session first; a concurrent submit waits on the
-        # row and then finds it used. A failed submit rolls the claim back, so the citizen can correct it.
-        if not await sessions.revoke(session, auth):
-            raise Unauthenticated()
-        return await applications.submit_application(
+        # One verified code, one application: lock the session first. A repeated or concurrent submit (a
+        # double click) waits on the row, then answers with the application already made. A failed submit
+        # rolls back, so the citizen can correct it and try again.
+        made = await sessions.lock_application_of(session, auth)
+        if made is not None:
+            return await session.get_one(Application, made)
+        application = await applications.submit_application(
             session, context.settings, context.services.storage, person=Person.from_json(auth.identity),
             draft=draft, channel=Channel.WEB, actor_label="Vatandaş")
+        await sessions.record_application(session, auth, application)
+        return application
 
 
 async def tracked_application(context: Context) -> Application:
@@ -50,13 +57,23 @@ async def tracked_application(context: Context) -> Application:
         return await applications.load_application(session, visible_applications(context.actor))
 
 
-async def register_application(context: Context, *, tckn: str, arrival_date: date,
-                               draft: ApplicationDraft) -> Application:
+@raises(Unauthenticated, PermissionDenied, IdentityNotFound, ServiceUnavailable,
+        *applications.submit_application.raises)
+async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
+                               idempotency_key: str | None = None) -> Application:
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
-    The identity and residence come from the identity service by number, never typed by hand."""
+    The identity and residence come from the identity service by number, never typed by hand.
+    A repeated request with the same `idempotency_key` answers with the application it made."""
     actor = context.actor
     ensure_can_register(actor)
     tckn = check_tckn(tckn)
+    if idempotency_key is not None:
+        if not 8 <= len(idempotency_key) <= 64 or not idempotency_key.isascii() or not idempotency_key.isprintable():
+            raise ValidationFailed("İşlem anahtarı 8-64 karakterlik bir metin olmalıdır.", field="idempotencyKey")
+        async with context.reading() as session:
+            made = await applications.registered_with_key(session, actor.user.id, idempotency_key)
+        if made is not None:
+            return made
     if arrival_date > datetime.now(ISTANBUL).date():
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
     person = await context.services.identity.lookup(tckn)
@@ -64,4 +81,5 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         return await applications.submit_application(
             session, context.settings, context.services.storage, person=person, draft=draft,
             channel=Channel.BANKO, actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
+            idempotency_key=idempotency_key,
             check_province=lambda province_id: ensure_can_register(actor, province_id))

@@ -3,10 +3,9 @@
 import uuid
 
 from acikkapi.models import OtpChallenge, Purpose
-from acikkapi.permissions.actor import require_staff
 from acikkapi.schema.context import Context
 from acikkapi.services import otp, sessions, signin
-from acikkapi.services.errors import Unauthenticated, ValidationFailed
+from acikkapi.services.errors import Unauthenticated, ValidationFailed, raises
 from acikkapi.services.tckn import mask_phone
 
 
@@ -22,34 +21,40 @@ def phone_hint(challenge: OtpChallenge) -> str | None:
     return None if challenge.purpose is Purpose.TRACK else mask_phone(challenge.phone)
 
 
+@raises(*signin.request_apply_code.raises)
 async def request_apply_code(context: Context, **fields) -> OtpChallenge:
     async with context.mutation() as session:
         return await signin.request_apply_code(session, context.settings, context.services.identity,
                                                client_ip=context.client_ip, **fields)
 
 
+@raises(*signin.request_tracking_code.raises)
 async def request_tracking_code(context: Context, *, tracking_no: int, tckn: str) -> OtpChallenge:
     async with context.mutation() as session:
         return await signin.request_tracking_code(session, context.settings, tracking_no=tracking_no,
                                                   tckn=tckn, client_ip=context.client_ip)
 
 
+@raises(*signin.request_staff_code.raises)
 async def request_staff_code(context: Context, *, tckn: str, phone: str) -> OtpChallenge:
     async with context.mutation() as session:
         return await signin.request_staff_code(session, context.settings, tckn=tckn, phone=phone,
                                                client_ip=context.client_ip)
 
 
+@raises(*otp.resend_code.raises)
 async def resend_code(context: Context, raw_id: str) -> OtpChallenge:
     async with context.mutation() as session:
         return await otp.resend_code(session, context.settings, challenge_id(raw_id), context.client_ip)
 
 
+@raises(*otp.cancel_challenge.raises)
 async def cancel_code(context: Context, raw_id: str) -> None:
     async with context.mutation() as session:
         await otp.cancel_challenge(session, challenge_id(raw_id))
 
 
+@raises(ValidationFailed, *otp.verify_code.raises)
 async def verify_code(context: Context, raw_id: str, code: str):
     if len(code) > 16:
         raise ValidationFailed("Onay kodu 6 haneli olmalıdır.", field="code")
@@ -59,8 +64,11 @@ async def verify_code(context: Context, raw_id: str, code: str):
     return token, auth
 
 
+@raises(Unauthenticated)
 async def sign_out(context: Context) -> None:
-    require_staff(context.actor)
+    """End the caller's session, whatever it was opened for (a citizen on a shared computer too)."""
+    if context.actor.session is None:
+        raise Unauthenticated()
     async with context.mutation() as session:
         if not await sessions.revoke(session, context.actor.session):
             raise Unauthenticated()

@@ -1,20 +1,24 @@
 from datetime import date, datetime
-from typing import Annotated, Union
-
 import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from acikkapi.models import Application, ApplicationKind, ApplicationStatus
+from acikkapi.models import (
+    Application, ApplicationKind, ApplicationResult, ApplicationStatus, Gender, PublicStatus,
+)
 from acikkapi.resolvers import applications
-from acikkapi.schema.errors import ERROR_TYPES, as_payload
+from acikkapi.schema.errors import as_payload, payload_union
 from acikkapi.schema.reference import District, Place, Province
 from acikkapi.services import applications as service
 from acikkapi.services.errors import DomainError
 from acikkapi.services.links import signed_path
-from acikkapi.services.reports import citizen_status
+from acikkapi.services.reports import citizen_status, public_status
 
 Kind = strawberry.enum(ApplicationKind, name="ApplicationKind", description="Talep, şikâyet, ihbar, görüş ve öneri.")
+strawberry.enum(ApplicationStatus, description="Where an application is in the office's workflow.")
+strawberry.enum(ApplicationResult, description="Olumlu, olumsuz, or kısmen olumlu kısmen olumsuz.")
+strawberry.enum(PublicStatus, description="The status the citizen follows.")
+strawberry.enum(Gender)
 
 
 @strawberry.type(description="İkametgâh adresi from the identity service; the records are null if unmatched.")
@@ -34,7 +38,8 @@ class ApplicantProfile:
     first_name: str
     last_name: str
     birth_date: date | None
-    gender: str | None
+    gender: Gender | None
+    gender_label: str | None
     phone: str
     residence: ResidenceAddress
 
@@ -68,8 +73,10 @@ class SubmitApplicationSuccess:
     message: str = "Başvurunuz başarıyla alınmıştır. Başvuru takip numarası ile durum takibi yapabilirsiniz."
 
 
-SubmitApplicationPayload = Annotated[Union[SubmitApplicationSuccess, *ERROR_TYPES],
-                                     strawberry.union("SubmitApplicationPayload")]
+SubmitApplicationPayload = payload_union("SubmitApplicationPayload", SubmitApplicationSuccess,
+                                         applications.submit_application)
+RegisterApplicationPayload = payload_union("RegisterApplicationPayload", SubmitApplicationSuccess,
+                                           applications.register_application)
 
 
 @strawberry.type
@@ -92,7 +99,8 @@ class AttachmentFile:
 @strawberry.type(description="One row of İşlem Hareketleri.")
 class HistoryEntry:
     position: int
-    status: str
+    status: ApplicationStatus
+    status_label: str
     note: str | None
     at: datetime
 
@@ -100,19 +108,24 @@ class HistoryEntry:
 @strawberry.type(description="What the citizen sees of their application; nothing here can be changed.")
 class CitizenApplication:
     tracking_no: int
-    status: str = strawberry.field(description="“İşlem Görüyor” until closed, then the result.")
+    status: PublicStatus
+    status_label: str = strawberry.field(description="“İşlem Görüyor” until closed, then “Sonuçlandı (result)”.")
+    result: ApplicationResult | None
+    result_label: str | None
     closed: bool
-    kind: str
+    kind: ApplicationKind
+    kind_label: str
     created_at: datetime
     tc_kimlik_no: str
     first_name: str
     last_name: str
     residence_address: str
     subject_address: str
-    province: str
-    district: str
-    place: str
-    place_kind: str
+    province: Province
+    district: District
+    place: Place
+    phone: str
+    email: str | None
     subject: str
     categories: list[CategoryLine]
     files: list[AttachmentFile]
@@ -128,18 +141,20 @@ class CitizenApplication:
 
         closed = a.status is ApplicationStatus.SONUCLANDI
         return cls(
-            tracking_no=a.tracking_no, closed=closed, kind=a.kind.value, created_at=a.created_at,
-            status=citizen_status(a),
+            tracking_no=a.tracking_no, closed=closed, kind=a.kind, kind_label=a.kind.value, created_at=a.created_at,
+            status=public_status(a), status_label=citizen_status(a),
+            result=a.result if closed else None, result_label=a.result.value if closed and a.result else None,
             tc_kimlik_no=a.applicant_tckn, first_name=a.applicant_first_name, last_name=a.applicant_last_name,
             residence_address=service.residence_line(a), subject_address=a.subject_address,
-            province=a.subject_province.name, district=a.subject_district.name, place=a.subject_place.name,
-            place_kind=a.subject_place.kind.value, subject=a.subject,
+            province=a.subject_province, district=a.subject_district, place=a.subject_place,
+            phone=a.phone, email=a.email, subject=a.subject,
             categories=[CategoryLine(position=c.position, category=c.category.name,
                                      subcategory=c.subcategory.name, description=c.description)
                         for c in a.categories],
             files=[AttachmentFile(id=strawberry.ID(str(f.id)), file_name=f.file_name, content_type=f.content_type,
                                   size=f.size, download_url=link(f"/files/{f.id}")) for f in a.attachments],
-            history=[HistoryEntry(position=i, status=e.status.value, note=e.note, at=e.created_at)
+            history=[HistoryEntry(position=i, status=e.status, status_label=e.status.value, note=e.note,
+                                  at=e.created_at)
                      for i, e in enumerate((e for e in a.events if e.public), start=1)],
             report_url=link(f"/reports/applications/{a.tracking_no}"),
         )
@@ -152,9 +167,10 @@ class ApplicationQuery:
         person, phone, records = await applications.applicant_profile(info.context)
         residence = person.residence
         province, district, place = records or (None, None, None)
+        gender = Gender.__members__.get(person.gender or "")
         return ApplicantProfile(
             tc_kimlik_no=person.tckn, first_name=person.first_name, last_name=person.last_name,
-            birth_date=person.birth_date, gender=person.gender, phone=phone,
+            birth_date=person.birth_date, gender=gender, gender_label=gender.value if gender else None, phone=phone,
             residence=ResidenceAddress(address=residence.address, province_name=residence.province,
                                        district_name=residence.district, place_name=residence.place,
                                        province=province, district=district, place=place))
@@ -169,6 +185,9 @@ class RegisterApplicationInput:
     tc_kimlik_no: str = strawberry.field(description="The citizen's; identity and residence are fetched by it.")
     arrival_date: date = strawberry.field(description="Başvuru Geliş Tarihi.")
     application: SubmitApplicationInput
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A fresh random key per registration (8-64 characters): a repeated request "
+                                  "with the same key answers with the application it made instead of a second one.")
 
 
 def draft_of(input: SubmitApplicationInput) -> service.ApplicationDraft:
@@ -187,15 +206,15 @@ class ApplicationMutation:
         try:
             application = await applications.submit_application(info.context, draft_of(input))
         except DomainError as error:
-            return as_payload(error)
+            return as_payload(error, applications.submit_application)
         return SubmitApplicationSuccess(tracking_no=application.tracking_no)
 
     @strawberry.mutation(description="AKS: register a citizen's written or in-person application in the pool.")
-    async def register_application(self, info: Info, input: RegisterApplicationInput) -> SubmitApplicationPayload:
+    async def register_application(self, info: Info, input: RegisterApplicationInput) -> RegisterApplicationPayload:
         try:
             application = await applications.register_application(
                 info.context, tckn=input.tc_kimlik_no, arrival_date=input.arrival_date,
-                draft=draft_of(input.application))
+                draft=draft_of(input.application), idempotency_key=input.idempotency_key)
         except DomainError as error:
-            return as_payload(error)
+            return as_payload(error, applications.register_application)
         return SubmitApplicationSuccess(tracking_no=application.tracking_no)

@@ -1,84 +1,69 @@
-"""Typed errors of mutation payloads. Every one carries a stable `code` and a Turkish `message`."""
+"""Typed errors of mutation payloads, generated from the domain's error classes.
+
+Every domain error class that sets its own `code` becomes one GraphQL type of the same name implementing
+`Error`, and its code one value of the `ErrorCode` enum. A mutation's payload union is its success type plus
+exactly the errors its resolver declares with `@raises`; nothing here is a hand-kept table.
+"""
+
+import enum
+import importlib
+import pkgutil
+from typing import Annotated, Union
 
 import strawberry
 
-from acikkapi.services import attachments, identity, otp
-from acikkapi.services.errors import (
-    DomainError, NotFound, PermissionDenied, RateLimited, ServiceUnavailable, Unauthenticated, ValidationFailed,
-)
+import acikkapi.permissions
+import acikkapi.services
+from acikkapi.services.errors import DomainError, condition_of
+
+# Every module that may define an error class, imported so that the enum below is complete.
+for _package in (acikkapi.services, acikkapi.permissions):
+    for _module in pkgutil.iter_modules(_package.__path__):
+        importlib.import_module(f"{_package.__name__}.{_module.name}")
+
+
+def _conditions(base: type[DomainError] = DomainError) -> list[type[DomainError]]:
+    found = [base] if "code" in vars(base) and base is not DomainError else []
+    for subclass in base.__subclasses__():
+        found.extend(_conditions(subclass))
+    return found
+
+
+CONDITIONS = sorted(set(_conditions()), key=lambda klass: klass.__name__)
+ErrorCode = strawberry.enum(
+    enum.Enum("ErrorCode", {klass.code: klass.code for klass in sorted(CONDITIONS, key=lambda k: k.code)}),
+    description="Stable codes of expected failures: branch on these, never on the message.")
 
 
 @strawberry.interface(description="An expected failure: branch on `code`, show `message`.")
 class Error:
-    code: str
+    code: ErrorCode
     message: str
+    field: str | None = strawberry.field(default=None, description="The input the error is about, if one.")
 
 
-@strawberry.type(description="An input was missing or wrong; `field` names it.")
-class ValidationError(Error):
-    field: str | None = None
+def _graphql_type(condition: type[DomainError]) -> type:
+    description = (condition.__doc__ or condition.message).strip()
+    return strawberry.type(type(condition.__name__, (Error,), {}), description=description)
 
 
-@strawberry.type(description="Not signed in, the session has ended, or the role may not do this.")
-class AuthorizationError(Error):
-    pass
+ERROR_TYPES: dict[type[DomainError], type] = {condition: _graphql_type(condition) for condition in CONDITIONS}
 
 
-@strawberry.type(description="The requested record does not exist or is not visible to you.")
-class NotFoundError(Error):
-    pass
+PAYLOADS: dict[str, tuple[type, object]] = {}  # union name → (success type, resolver): for the schema test
 
 
-@strawberry.type(description="Too many tries or codes in a short time; try again later.")
-class RateLimitError(Error):
-    pass
+def payload_union(name: str, success: type, resolver) -> object:
+    """`success | <each error the resolver declares>`, as a named GraphQL union."""
+    PAYLOADS[name] = (success, resolver)
+    errors = dict.fromkeys(ERROR_TYPES[condition_of(error)] for error in resolver.raises)
+    return Annotated[Union[(success, *errors)], strawberry.union(name)]
 
 
-@strawberry.type(description="A one-time code was wrong, expired, used up or cancelled.")
-class CodeError(Error):
-    pass
-
-
-@strawberry.type(description="The identity service did not confirm the person.")
-class IdentityMismatchError(Error):
-    pass
-
-
-@strawberry.type(description="An outside service (identity, SMS) is not answering.")
-class ServiceUnavailableError(Error):
-    pass
-
-
-@strawberry.type(description="An attachment was refused: too large or not an allowed type.")
-class FileRejectedError(Error):
-    field: str | None = None
-
-
-ERROR_TYPES = (ValidationError, AuthorizationError, NotFoundError, RateLimitError, CodeError,
-               IdentityMismatchError, ServiceUnavailableError, FileRejectedError)
-
-_BY_DOMAIN: list[tuple[type[DomainError], type]] = [
-    (attachments.FileTooLarge, FileRejectedError),
-    (attachments.FileTypeNotAllowed, FileRejectedError),
-    (ValidationFailed, ValidationError),
-    (Unauthenticated, AuthorizationError),
-    (PermissionDenied, AuthorizationError),
-    (NotFound, NotFoundError),
-    (RateLimited, RateLimitError),
-    (otp.ResendTooSoon, RateLimitError),
-    (otp.TooManyAttempts, RateLimitError),
-    (otp.CodeInvalid, CodeError),
-    (otp.CodeExpired, CodeError),
-    (otp.WrongCode, CodeError),
-    (identity.IdentityMismatch, IdentityMismatchError),
-    (identity.IdentityNotFound, IdentityMismatchError),
-    (ServiceUnavailable, ServiceUnavailableError),
-]
-
-
-def as_payload(error: DomainError) -> Error:
-    for domain_class, graphql_class in _BY_DOMAIN:
-        if isinstance(error, domain_class):
-            kwargs = {"field": error.field} if "field" in graphql_class.__annotations__ else {}
-            return graphql_class(code=error.code, message=error.message, **kwargs)
-    raise error  # an unmapped domain error is a bug: let the masking layer log it
+def as_payload(error: DomainError, resolver) -> Error:
+    """The union member for an expected error of `resolver`. An undeclared one is a bug: re-raised, it is
+    logged and masked as an internal error."""
+    condition = condition_of(type(error))
+    if condition not in {condition_of(declared) for declared in resolver.raises}:
+        raise error
+    return ERROR_TYPES[condition](code=ErrorCode[error.code], message=error.message, field=error.field)

@@ -1,7 +1,10 @@
 import strawberry
 from strawberry.types import Info
 
+from acikkapi.models import PlaceKind as PlaceKindValue
 from acikkapi.resolvers import reference
+
+PlaceKind = strawberry.enum(PlaceKindValue, name="PlaceKind", description="Mahalle or köy.")
 
 
 @strawberry.type(description="İl; `id` is the plate code.")
@@ -20,9 +23,10 @@ class District:
 class Place:
     id: int
     name: str
+    kind: PlaceKind
 
     @strawberry.field(description="“Mahalle” or “Köy”.")
-    def kind(root) -> str:
+    def kind_label(root) -> str:
         return root.kind.value
 
 

@@ -1,18 +1,17 @@
 from datetime import datetime, timedelta
-from typing import Annotated, Union
-
 import strawberry
 from strawberry.types import Info
 
-from acikkapi.models import OtpChallenge, Purpose
+from acikkapi.models import OtpChallenge, Purpose, Role
 from acikkapi.permissions.actor import require_staff
 from acikkapi.resolvers import signin
-from acikkapi.schema.errors import ERROR_TYPES, as_payload
+from acikkapi.schema.errors import as_payload, payload_union
 from acikkapi.schema.reference import Province
 from acikkapi.services.errors import DomainError
 from acikkapi.services.sessions import idle_deadline
 
 CodePurpose = strawberry.enum(Purpose, name="CodePurpose", description="What a code or session is for.")
+StaffRole = strawberry.enum(Role, name="StaffRole", description="A staff user's role; `roleLabel` is its Turkish name.")
 
 
 @strawberry.type(description="A code was sent (if the request matched anything); enter it before `expiresAt`.")
@@ -41,9 +40,13 @@ class Done:
     ok: bool = True
 
 
-ChallengePayload = Annotated[Union[Challenge, *ERROR_TYPES], strawberry.union("ChallengePayload")]
-VerifyCodePayload = Annotated[Union[SignedIn, *ERROR_TYPES], strawberry.union("VerifyCodePayload")]
-DonePayload = Annotated[Union[Done, *ERROR_TYPES], strawberry.union("DonePayload")]
+RequestApplicationCodePayload = payload_union("RequestApplicationCodePayload", Challenge, signin.request_apply_code)
+RequestTrackingCodePayload = payload_union("RequestTrackingCodePayload", Challenge, signin.request_tracking_code)
+RequestStaffCodePayload = payload_union("RequestStaffCodePayload", Challenge, signin.request_staff_code)
+ResendCodePayload = payload_union("ResendCodePayload", Challenge, signin.resend_code)
+CancelCodePayload = payload_union("CancelCodePayload", Done, signin.cancel_code)
+VerifyCodePayload = payload_union("VerifyCodePayload", SignedIn, signin.verify_code)
+SignOutPayload = payload_union("SignOutPayload", Done, signin.sign_out)
 
 
 @strawberry.input
@@ -78,18 +81,18 @@ class Unit:
 class Me:
     first_name: str
     last_name: str
-    role: str
+    role: StaffRole
     role_label: str
     province: Province | None
     units: list[Unit]
     session_expires_at: datetime
 
 
-async def _challenge(info: Info, action) -> ChallengePayload:
+async def _challenge(info: Info, resolver, *args, **kwargs) -> Challenge:
     try:
-        challenge = await action
+        challenge = await resolver(info.context, *args, **kwargs)
     except DomainError as error:
-        return as_payload(error)
+        return as_payload(error, resolver)
     return Challenge.of(challenge, info.context.settings.otp_resend_cooldown_seconds)
 
 
@@ -101,7 +104,7 @@ class SigninQuery:
             user = require_staff(info.context.actor)
         except DomainError:
             return None
-        return Me(first_name=user.first_name, last_name=user.last_name, role=user.role.name,
+        return Me(first_name=user.first_name, last_name=user.last_name, role=user.role,
                   role_label=user.role.value, province=user.province,
                   units=[Unit(detsis_no=u.detsis_no, name=u.name) for u in user.units],
                   session_expires_at=idle_deadline(info.context.settings, info.context.actor.session))
@@ -110,31 +113,31 @@ class SigninQuery:
 @strawberry.type
 class SigninMutation:
     @strawberry.mutation(description="Başvuru Giriş: check the identity and send a code to the phone.")
-    async def request_application_code(self, info: Info, input: RequestApplicationCodeInput) -> ChallengePayload:
-        return await _challenge(info, signin.request_apply_code(
-            info.context, tckn=input.tc_kimlik_no, first_name=input.first_name, last_name=input.last_name,
-            mother_initials=input.mother_maiden_initials, phone=input.phone))
+    async def request_application_code(self, info: Info,
+                                       input: RequestApplicationCodeInput) -> RequestApplicationCodePayload:
+        return await _challenge(
+            info, signin.request_apply_code, tckn=input.tc_kimlik_no, first_name=input.first_name,
+            last_name=input.last_name, mother_initials=input.mother_maiden_initials, phone=input.phone)
 
     @strawberry.mutation(description="Başvuru Sorgulama: send a code to the phone on record of the application.")
-    async def request_tracking_code(self, info: Info, input: RequestTrackingCodeInput) -> ChallengePayload:
-        return await _challenge(info, signin.request_tracking_code(
-            info.context, tracking_no=input.tracking_no, tckn=input.tc_kimlik_no))
+    async def request_tracking_code(self, info: Info, input: RequestTrackingCodeInput) -> RequestTrackingCodePayload:
+        return await _challenge(info, signin.request_tracking_code, tracking_no=input.tracking_no,
+                                tckn=input.tc_kimlik_no)
 
     @strawberry.mutation(description="Sorumlu/Yetkili Girişi: send a sign-in code to the staff member's phone.")
-    async def request_staff_code(self, info: Info, input: RequestStaffCodeInput) -> ChallengePayload:
-        return await _challenge(info, signin.request_staff_code(
-            info.context, tckn=input.tc_kimlik_no, phone=input.phone))
+    async def request_staff_code(self, info: Info, input: RequestStaffCodeInput) -> RequestStaffCodePayload:
+        return await _challenge(info, signin.request_staff_code, tckn=input.tc_kimlik_no, phone=input.phone)
 
     @strawberry.mutation(description="Send a new code for the same challenge, after the cooldown.")
-    async def resend_code(self, info: Info, challenge_id: strawberry.ID) -> ChallengePayload:
-        return await _challenge(info, signin.resend_code(info.context, challenge_id))
+    async def resend_code(self, info: Info, challenge_id: strawberry.ID) -> ResendCodePayload:
+        return await _challenge(info, signin.resend_code, challenge_id)
 
     @strawberry.mutation(description="“Vazgeç”: the code can no longer be used.")
-    async def cancel_code(self, info: Info, challenge_id: strawberry.ID) -> DonePayload:
+    async def cancel_code(self, info: Info, challenge_id: strawberry.ID) -> CancelCodePayload:
         try:
             await signin.cancel_code(info.context, challenge_id)
         except DomainError as error:
-            return as_payload(error)
+            return as_payload(error, signin.cancel_code)
         return Done()
 
     @strawberry.mutation(description="Enter the code; a right one opens a session for the challenge's purpose.")
@@ -142,13 +145,13 @@ class SigninMutation:
         try:
             token, auth = await signin.verify_code(info.context, challenge_id, code)
         except DomainError as error:
-            return as_payload(error)
+            return as_payload(error, signin.verify_code)
         return SignedIn(token=token, purpose=auth.purpose, expires_at=idle_deadline(info.context.settings, auth))
 
-    @strawberry.mutation(description="End the staff session.")
-    async def sign_out(self, info: Info) -> DonePayload:
+    @strawberry.mutation(description="End the current session (staff, or a citizen applying or tracking).")
+    async def sign_out(self, info: Info) -> SignOutPayload:
         try:
             await signin.sign_out(info.context)
         except DomainError as error:
-            return as_payload(error)
+            return as_payload(error, signin.sign_out)
         return Done()

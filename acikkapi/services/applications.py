@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -15,8 +15,8 @@ from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
     Channel, District, EventAction, Gender, Place, ServiceCategory, tracking_no_seq_value,
 )
-from acikkapi.services.attachments import CheckedFile, check_file
-from acikkapi.services.errors import NotFound, ValidationFailed
+from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, check_file
+from acikkapi.services.errors import NotFound, ValidationFailed, raises
 from acikkapi.services.identity import Person
 from acikkapi.services.outbox import queue_sms
 from acikkapi.services.storage import Storage
@@ -57,6 +57,8 @@ class ApplicationDraft:
 
 
 class ResidenceNotResolved(ValidationFailed):
+    """The residence could not be matched to the address records: choose the subject address."""
+
     code = "RESIDENCE_NOT_RESOLVED"
     message = ("İkametgâh adresiniz adres kayıtlarında eşleştirilemedi. "
                "Lütfen başvuruya konu olan adresi seçiniz.")
@@ -164,15 +166,23 @@ async def discard_files(storage: Storage, stored: list[tuple[str, CheckedFile]])
         await storage.delete(key)
 
 
+@raises(ValidationFailed, ResidenceNotResolved, FileTooLarge, FileTypeNotAllowed)
 async def submit_application(session: AsyncSession, settings: Settings, storage: Storage, *, person: Person,
                              draft: ApplicationDraft, channel: Channel, actor_label: str,
                              created_by_id: int | None = None, arrival_date: date | None = None,
-                             check_province: Callable[[int | None], None] | None = None) -> Application:
+                             idempotency_key: str | None = None, check_province: Callable[[int | None], None] | None = None) -> Application:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
     Files are written to storage first; if anything after that fails, the caller's rollback leaves the
     database clean and the stored files are deleted here.
     """
+    if idempotency_key is not None:
+        # Serialise an officer's requests with one key: the second waits, then finds the first's application.
+        lock_key = f"register:{created_by_id}:{idempotency_key}"
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
+        made = await registered_with_key(session, created_by_id, idempotency_key)
+        if made is not None:
+            return made
     residence = await fill_subject_address(session, person, draft)
     if check_province:  # the caller's rule on whose province this may be
         check_province(draft.province_id)
@@ -194,7 +204,7 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
             subject_address=draft.subject_address.strip(), subject_province_id=draft.province_id,
             subject_district_id=draft.district_id, subject_place_id=draft.place_id,
             phone=draft.phone, email=draft.email or None, subject=draft.subject.strip(),
-            arrival_date=arrival_date, created_by_id=created_by_id,
+            arrival_date=arrival_date, created_by_id=created_by_id, idempotency_key=idempotency_key,
         )
         application.categories = [
             ApplicationCategory(position=index, category_id=row.category_id, subcategory_id=row.subcategory_id,
@@ -217,6 +227,11 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
         await discard_files(storage, stored)
         raise
     return application
+
+
+async def registered_with_key(session: AsyncSession, user_id: int, key: str) -> Application | None:
+    return await session.scalar(
+        select(Application).where(Application.created_by_id == user_id, Application.idempotency_key == key))
 
 
 def view_options():

@@ -23,11 +23,15 @@ ALLOWED_TEXT = ".png, .jpg, .jpeg, .bmp, .tif, .tiff, .doc, .docx, .xls, .xlsx, 
 
 
 class FileTypeNotAllowed(DomainError):
+    """An attachment's type is not allowed, or its content does not match its name."""
+
     code = "FILE_TYPE_NOT_ALLOWED"
     message = f"Dosya türü desteklenmiyor. Uygun dosya formatları: {ALLOWED_TEXT}"
 
 
 class FileTooLarge(DomainError):
+    """An attachment is over the size limit."""
+
     code = "FILE_TOO_LARGE"
     message = "Dosya boyutu en fazla 10MB olmalıdır."
 

@@ -12,30 +12,59 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
+    """An input was missing or wrong; `field` names it."""
+
     code = "VALIDATION_FAILED"
     message = "Girilen bilgiler geçersiz."
 
 
 class NotFound(DomainError):
+    """The record does not exist or is not visible to the caller."""
+
     code = "NOT_FOUND"
     message = "Kayıt bulunamadı."
 
 
 class PermissionDenied(DomainError):
+    """Signed in, but this role or scope may not do this."""
+
     code = "PERMISSION_DENIED"
     message = "Bu işlem için yetkiniz bulunmamaktadır."
 
 
 class Unauthenticated(DomainError):
+    """Not signed in, or the session has ended."""
+
     code = "UNAUTHENTICATED"
     message = "Oturumunuz bulunamadı veya süresi doldu. Lütfen yeniden giriş yapınız."
 
 
 class RateLimited(DomainError):
+    """Too many requests or codes in a short time; try again later."""
+
     code = "RATE_LIMITED"
     message = "Çok fazla deneme yapıldı. Lütfen daha sonra tekrar deneyiniz."
 
 
 class ServiceUnavailable(DomainError):
+    """An outside service (identity, SMS) is not answering."""
+
     code = "SERVICE_UNAVAILABLE"
     message = "Kimlik doğrulama servisine şu anda ulaşılamıyor. Lütfen daha sonra tekrar deneyiniz."
+
+
+def raises(*errors: type[DomainError]):
+    """Declare the expected errors of a step. A mutation's payload union is built from its declaration,
+    and an error it did not declare is treated as a bug."""
+
+    def declare(function):
+        function.raises = tuple(dict.fromkeys(errors))
+        return function
+
+    return declare
+
+
+def condition_of(error_class: type[DomainError]) -> type[DomainError]:
+    """The class that names the condition: the nearest one that sets its own `code`. A subclass that only
+    changes behaviour (e.g. keeps its writes) is the same condition to a client."""
+    return next(klass for klass in error_class.__mro__ if "code" in vars(klass))

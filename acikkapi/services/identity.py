@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 
 class IdentityMismatch(DomainError):
+    """The identity service did not confirm the name, surname and mother's initials."""
+
     code = "IDENTITY_MISMATCH"
     message = "Girdiğiniz bilgiler uyumsuzdur. Lütfen kontrol edin."
 
@@ -56,6 +58,8 @@ class Person:
 
 
 class IdentityNotFound(DomainError):
+    """The identity service has no person with this number."""
+
     code = "IDENTITY_NOT_FOUND"
     message = "Bu T.C. Kimlik No ile kimlik kaydı bulunamadı."
 

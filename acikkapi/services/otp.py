@@ -15,33 +15,43 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import OtpChallenge, Purpose
-from acikkapi.services.errors import DomainError, RateLimited
+from acikkapi.services.errors import DomainError, RateLimited, raises
 from acikkapi.services.outbox import queue_sms
 from acikkapi.settings import Settings
 
 
 class CodeInvalid(DomainError):
+    """The challenge does not exist, was used or was cancelled."""
+
     code = "CODE_INVALID"
     message = "Onay kodu geçersiz veya daha önce kullanılmış. Lütfen yeni kod isteyiniz."
 
 
 class CodeExpired(DomainError):
+    """The code's time is up."""
+
     code = "CODE_EXPIRED"
     message = "Onay kodunun süresi doldu. Lütfen yeni kod isteyiniz."
 
 
 class TooManyAttempts(DomainError):
+    """The code's tries are used up."""
+
     code = "TOO_MANY_ATTEMPTS"
     message = "Çok fazla hatalı deneme yapıldı. Lütfen yeni kod isteyiniz."
 
 
 class WrongCode(DomainError):
+    """The code was wrong; the message says how many tries are left."""
+
     code = "CODE_WRONG"
     message = "Onay kodu hatalı."
     keep_changes = True  # the used-up try must be committed even though the mutation fails
 
 
 class ResendTooSoon(DomainError):
+    """A new code was asked for before the cooldown ended."""
+
     code = "RESEND_TOO_SOON"
     message = "Yeni kod isteyebilmek için lütfen biraz bekleyiniz."
 
@@ -121,6 +131,7 @@ async def _locked(session: AsyncSession, challenge_id: uuid.UUID) -> OtpChalleng
     return challenge
 
 
+@raises(CodeInvalid, ResendTooSoon, RateLimited)
 async def resend_code(session: AsyncSession, settings: Settings, challenge_id: uuid.UUID,
                       client_ip: str | None) -> OtpChallenge:
     challenge = await _locked(session, challenge_id)
@@ -140,6 +151,7 @@ async def resend_code(session: AsyncSession, settings: Settings, challenge_id: u
     return challenge
 
 
+@raises(CodeInvalid)
 async def cancel_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> None:
     """"Vazgeç": the code can no longer be used."""
     challenge = await _locked(session, challenge_id)
@@ -147,6 +159,7 @@ async def cancel_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> No
     await session.flush()
 
 
+@raises(CodeInvalid, CodeExpired, TooManyAttempts, WrongCode)
 async def verify_code(session: AsyncSession, settings: Settings, challenge_id: uuid.UUID,
                       code: str) -> OtpChallenge:
     """Consume the challenge if `code` is right. Concurrent right answers: the row lock lets one win."""

@@ -4,7 +4,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from acikkapi.models import Application, ApplicationStatus
+from acikkapi.models import Application, ApplicationStatus, PublicStatus
 from acikkapi.services.applications import residence_line
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -14,10 +14,16 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(ISTANBUL).strftime("%d.%m.%Y %H:%M")
 
 
+def public_status(application: Application) -> PublicStatus:
+    closed = application.status is ApplicationStatus.SONUCLANDI
+    return PublicStatus.SONUCLANDI if closed else PublicStatus.ISLEM_GORUYOR
+
+
 def citizen_status(application: Application) -> str:
+    """The status as the citizen reads it: “İşlem Görüyor”, or “Sonuçlandı (Olumlu)” once closed."""
     if application.status is ApplicationStatus.SONUCLANDI and application.result:
         return f"Sonuçlandı ({application.result.value})"
-    return "İşlem Görüyor"
+    return public_status(application).value
 
 
 def application_report_html(a: Application) -> str:

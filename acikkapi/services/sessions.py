@@ -70,6 +70,18 @@ def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:
     return min(auth.last_seen_at + idle_limit(settings, auth.purpose), auth.expires_at)
 
 
+async def lock_application_of(session: AsyncSession, auth: AuthSession) -> int | None:
+    """Lock an APPLY session's row and return the application it already made, if any."""
+    return await session.scalar(
+        select(AuthSession.application_id).where(AuthSession.id == auth.id).with_for_update())
+
+
+async def record_application(session: AsyncSession, auth: AuthSession, application) -> None:
+    """An APPLY session makes one application; from now on it answers with that one."""
+    await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
+                          .values(application_id=application.id))
+
+
 async def revoke(session: AsyncSession, auth: AuthSession) -> bool:
     """End the session; False if it had already ended. Concurrent callers: exactly one gets True."""
     ended = await session.scalar(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import Application, OtpChallenge, Purpose, Role, User
-from acikkapi.services.errors import ValidationFailed
+from acikkapi.services.errors import RateLimited, ServiceUnavailable, ValidationFailed, raises
 from acikkapi.services.identity import IdentityMismatch, IdentityService
 from acikkapi.services.otp import Sender, check_send_limits, send_challenge
 from acikkapi.services.tckn import check_phone, check_tckn, check_text, turkish_upper
@@ -30,6 +30,7 @@ class RecordedMismatch(IdentityMismatch):
     keep_changes = True  # the failed try counts against the sender's limits
 
 
+@raises(ValidationFailed, RateLimited, IdentityMismatch, ServiceUnavailable)
 async def request_apply_code(session: AsyncSession, settings: Settings, identity: IdentityService, *,
                              tckn: str, first_name: str, last_name: str, mother_initials: str, phone: str,
                              client_ip: str | None) -> OtpChallenge:
@@ -52,6 +53,7 @@ async def request_apply_code(session: AsyncSession, settings: Settings, identity
                                 identity=person.as_json())
 
 
+@raises(ValidationFailed, RateLimited)
 async def request_tracking_code(session: AsyncSession, settings: Settings, *, tracking_no: int, tckn: str,
                                 client_ip: str | None) -> OtpChallenge:
     tckn = check_tckn(tckn)
@@ -67,6 +69,7 @@ async def request_tracking_code(session: AsyncSession, settings: Settings, *, tr
                                 application_id=application.id if application else None)
 
 
+@raises(ValidationFailed, RateLimited)
 async def request_staff_code(session: AsyncSession, settings: Settings, *, tckn: str, phone: str,
                              client_ip: str | None) -> OtpChallenge:
     sender = Sender(check_tckn(tckn), check_phone(phone), client_ip)

@@ -136,7 +136,7 @@ async def test_a_disguised_or_disallowed_file_is_refused_and_nothing_is_stored(w
     files_before = stored_files(world)
     result = await submit_files(world, token, phone, [(name, content, client_type)])
     assert (result["__typename"], result["code"], result["field"]) == (
-        "FileRejectedError", "FILE_TYPE_NOT_ALLOWED", "files"), result
+        "FileTypeNotAllowed", "FILE_TYPE_NOT_ALLOWED", "files"), result
     assert await counts(world) == before
     assert stored_files(world) == files_before
 

@@ -335,7 +335,7 @@ class TestMultipartPreflight:
         body = response.json()
         assert "errors" not in body, body
         payload = body["data"]["submitApplication"]
-        assert payload["__typename"] == "AuthorizationError"
+        assert payload["__typename"] == "Unauthenticated"
         assert payload["code"] == "UNAUTHENTICATED"
         assert TURKISH_LETTERS & set(payload["message"]), payload
 

@@ -8,80 +8,12 @@ import uuid
 
 from acikkapi.services.tckn import is_valid_tckn
 from acikkapi.simulators.identity import PEOPLE
+from tests.documents import CANCEL, ME, REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, RESEND, SIGN_OUT  # noqa: F401
 from tests.helpers import VERIFY, apply_input
 
 FATMA = next(p for p in PEOPLE if p["ad"] == "FATMA")
 HASAN = next(p for p in PEOPLE if p["ad"] == "HASAN")
 ISMAIL = next(p for p in PEOPLE if p["ad"] == "İSMAİL")
-
-CHALLENGE_FIELDS = "id expiresAt resendAvailableAt phoneHint"
-
-REQUEST_APPLY = f"""
-mutation($input: RequestApplicationCodeInput!) {{
-  requestApplicationCode(input: $input) {{
-    __typename
-    ... on Challenge {{ {CHALLENGE_FIELDS} }}
-    ... on Error {{ code message }}
-    ... on ValidationError {{ field }}
-  }}
-}}"""
-
-REQUEST_TRACKING = f"""
-mutation($input: RequestTrackingCodeInput!) {{
-  requestTrackingCode(input: $input) {{
-    __typename
-    ... on Challenge {{ {CHALLENGE_FIELDS} }}
-    ... on Error {{ code message }}
-    ... on ValidationError {{ field }}
-  }}
-}}"""
-
-REQUEST_STAFF = f"""
-mutation($input: RequestStaffCodeInput!) {{
-  requestStaffCode(input: $input) {{
-    __typename
-    ... on Challenge {{ {CHALLENGE_FIELDS} }}
-    ... on Error {{ code message }}
-    ... on ValidationError {{ field }}
-  }}
-}}"""
-
-RESEND = f"""
-mutation($id: ID!) {{
-  resendCode(challengeId: $id) {{
-    __typename
-    ... on Challenge {{ {CHALLENGE_FIELDS} }}
-    ... on Error {{ code message }}
-  }}
-}}"""
-
-CANCEL = """
-mutation($id: ID!) {
-  cancelCode(challengeId: $id) {
-    __typename
-    ... on Done { ok }
-    ... on Error { code message }
-  }
-}"""
-
-ME = """
-{
-  me {
-    firstName lastName role roleLabel
-    province { id name }
-    units { detsisNo name }
-    sessionExpiresAt
-  }
-}"""
-
-SIGN_OUT = """
-mutation {
-  signOut {
-    __typename
-    ... on Done { ok }
-    ... on Error { code message }
-  }
-}"""
 
 
 def other_code(code: str, step: int = 1) -> str:

@@ -30,7 +30,7 @@ class TestConcurrentVerifyCode:
         refused = [p for p in payloads if p["__typename"] != "SignedIn"]
         assert len(signed_in) == 1, payloads
         assert len(refused) == 19
-        assert all((p["__typename"], p["code"]) == ("CodeError", "CODE_INVALID") for p in refused), refused
+        assert all((p["__typename"], p["code"]) == ("CodeInvalid", "CODE_INVALID") for p in refused), refused
         sessions = await world.sql("SELECT count(*) AS n FROM auth_session WHERE phone = $1", "5320000201")
         assert sessions[0]["n"] == 1
 
@@ -43,14 +43,14 @@ class TestCountingEveryAttempt:
         assert [data[f"try{n}"]["code"] for n in range(5)] == ["CODE_WRONG"] * 5, data
         assert (await challenge_row(world, challenge_id))["attempts"] == 5
         result = await verify(world, challenge_id, code)
-        assert (result["__typename"], result["code"]) == ("RateLimitError", "TOO_MANY_ATTEMPTS")
+        assert (result["__typename"], result["code"]) == ("TooManyAttempts", "TOO_MANY_ATTEMPTS")
 
     async def test_aliased_right_code_after_five_wrong_ones_is_refused(self, world):
         challenge_id, code = await apply_code(world, FATMA, "5320000212")
         codes = [other_code(code, n + 1) for n in range(5)] + [code]
         variables = {"id": challenge_id, **{f"code{n}": c for n, c in enumerate(codes)}}
         data = await world.gql(aliased_verifies(6), variables)
-        assert data["try5"]["__typename"] == "RateLimitError", data
+        assert data["try5"]["__typename"] == "TooManyAttempts", data
         assert data["try5"]["code"] == "TOO_MANY_ATTEMPTS"
         assert (await challenge_row(world, challenge_id))["consumed_at"] is None
 
@@ -66,7 +66,7 @@ class TestCountingEveryAttempt:
         assert [r["data"]["verifyCode"]["code"] for r in results] == ["CODE_WRONG"] * 5, results
         assert (await challenge_row(world, challenge_id))["attempts"] == 5
         result = await verify(world, challenge_id, code)
-        assert (result["__typename"], result["code"]) == ("RateLimitError", "TOO_MANY_ATTEMPTS")
+        assert (result["__typename"], result["code"]) == ("TooManyAttempts", "TOO_MANY_ATTEMPTS")
 
     async def test_batch_over_the_limit_is_refused_without_using_tries(self, world):
         challenge_id, code = await apply_code(world, ZEYNEP, "5320000214")

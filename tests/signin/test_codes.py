@@ -41,7 +41,7 @@ class TestVerifyCode:
     async def test_wrong_code_is_a_code_error_with_the_tries_left(self, world):
         challenge_id, code = await apply_code(world, AYSE, "5320000103")
         result = await verify(world, challenge_id, other_code(code))
-        assert result["__typename"] == "CodeError"
+        assert result["__typename"] == "WrongCode"
         assert result["code"] == "CODE_WRONG"
         assert "Kalan deneme hakkınız: 4" in result["message"]
         result = await verify(world, challenge_id, other_code(code, 2))
@@ -51,10 +51,10 @@ class TestVerifyCode:
         challenge_id, code = await apply_code(world, AYSE, "5320000104")
         for attempt in range(1, 6):
             result = await verify(world, challenge_id, other_code(code, attempt))
-            assert (result["__typename"], result["code"]) == ("CodeError", "CODE_WRONG"), result
+            assert (result["__typename"], result["code"]) == ("WrongCode", "CODE_WRONG"), result
             assert f"Kalan deneme hakkınız: {5 - attempt}" in result["message"]
         result = await verify(world, challenge_id, code)
-        assert result["__typename"] == "RateLimitError"
+        assert result["__typename"] == "TooManyAttempts"
         assert result["code"] == "TOO_MANY_ATTEMPTS"
         assert (await challenge_row(world, challenge_id))["consumed_at"] is None
 
@@ -63,26 +63,26 @@ class TestVerifyCode:
         await world.sql("UPDATE otp_challenge SET expires_at = now() - interval '1 second' WHERE id = $1",
                         uuid.UUID(challenge_id))
         result = await verify(world, challenge_id, code)
-        assert (result["__typename"], result["code"]) == ("CodeError", "CODE_EXPIRED")
+        assert (result["__typename"], result["code"]) == ("CodeExpired", "CODE_EXPIRED")
 
     async def test_used_code_cannot_be_reused(self, world):
         challenge_id, code = await apply_code(world, AYSE, "5320000106")
         assert (await verify(world, challenge_id, code))["__typename"] == "SignedIn"
         again = await verify(world, challenge_id, code)
-        assert (again["__typename"], again["code"]) == ("CodeError", "CODE_INVALID")
+        assert (again["__typename"], again["code"]) == ("CodeInvalid", "CODE_INVALID")
 
     async def test_code_works_only_for_its_own_challenge(self, world):
         first_id, first_code = await apply_code(world, AYSE, "5320000107")
         second_id, second_code = await apply_code(world, AYSE, "5320000108")
         assert first_code != second_code
         result = await verify(world, second_id, first_code)
-        assert (result["__typename"], result["code"]) == ("CodeError", "CODE_WRONG")
+        assert (result["__typename"], result["code"]) == ("WrongCode", "CODE_WRONG")
         assert (await verify(world, first_id, first_code))["__typename"] == "SignedIn"
 
     @pytest.mark.parametrize("challenge_id", [str(uuid.uuid4()), "not-a-uuid", "", "1' OR '1'='1"])
     async def test_unknown_or_malformed_challenge_is_invalid(self, world, challenge_id):
         result = await verify(world, challenge_id, "123456")
-        assert (result["__typename"], result["code"]) == ("CodeError", "CODE_INVALID")
+        assert (result["__typename"], result["code"]) == ("CodeInvalid", "CODE_INVALID")
 
 
 class TestCancelCode:
@@ -91,7 +91,7 @@ class TestCancelCode:
         cancelled = (await world.gql(CANCEL, {"id": challenge_id}))["cancelCode"]
         assert cancelled == {"__typename": "Done", "ok": True}
         result = await verify(world, challenge_id, code)
-        assert (result["__typename"], result["code"]) == ("CodeError", "CODE_INVALID")
+        assert (result["__typename"], result["code"]) == ("CodeInvalid", "CODE_INVALID")
         assert (await challenge_row(world, challenge_id))["cancelled_at"] is not None
 
 
@@ -117,7 +117,7 @@ class TestResendCode:
     async def test_resend_before_the_cooldown_is_refused(self, world):
         challenge_id, code = await apply_code(world, AYSE, "5320000131")
         result = (await world.gql(RESEND, {"id": challenge_id}))["resendCode"]
-        assert (result["__typename"], result["code"]) == ("RateLimitError", "RESEND_TOO_SOON")
+        assert (result["__typename"], result["code"]) == ("ResendTooSoon", "RESEND_TOO_SOON")
         assert (await challenge_row(world, challenge_id))["sends"] == 1
         assert len(await world.sms_to("5320000131")) == 1
         assert (await verify(world, challenge_id, code))["__typename"] == "SignedIn"
@@ -136,7 +136,7 @@ class TestResendCode:
         new = await world.last_code(phone, 2)
         assert new != old
         stale = await verify(world, challenge_id, old)
-        assert (stale["__typename"], stale["code"]) == ("CodeError", "CODE_WRONG")
+        assert (stale["__typename"], stale["code"]) == ("WrongCode", "CODE_WRONG")
         assert (await verify(world, challenge_id, new))["__typename"] == "SignedIn"
 
     async def test_resends_are_capped(self, world):
@@ -151,6 +151,6 @@ class TestResendCode:
         await world.sql("UPDATE otp_challenge SET last_sent_at = last_sent_at - interval '61 seconds' "
                         "WHERE id = $1", uuid.UUID(challenge_id))
         result = (await world.gql(RESEND, {"id": challenge_id}))["resendCode"]
-        assert (result["__typename"], result["code"]) == ("RateLimitError", "RATE_LIMITED")
+        assert (result["__typename"], result["code"]) == ("RateLimited", "RATE_LIMITED")
         code = await world.last_code(phone, world.settings.otp_max_resends + 1)
         assert (await verify(world, challenge_id, code))["__typename"] == "SignedIn"

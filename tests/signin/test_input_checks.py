@@ -58,7 +58,7 @@ class TestRequestApplicationCode:
         async with SmsWatch(world) as watch:
             result = await request_apply_raw(world, person_input(AYSE, "5320000502", tcKimlikNo=tckn))
             await watch.assert_nothing_sent()
-        assert result["__typename"] == "ValidationError", result
+        assert result["__typename"] == "ValidationFailed", result
         assert result["field"] == "tcKimlikNo"
         assert identity_calls == []
         assert await challenges_for(world, tckn) == 0
@@ -68,7 +68,7 @@ class TestRequestApplicationCode:
         async with SmsWatch(world) as watch:
             result = await request_apply_raw(world, person_input(ZEYNEP, phone))
             await watch.assert_nothing_sent()
-        assert result["__typename"] == "ValidationError", result
+        assert result["__typename"] == "ValidationFailed", result
         assert result["field"] == "phone"
         assert identity_calls == []
 
@@ -76,7 +76,7 @@ class TestRequestApplicationCode:
         async with SmsWatch(world) as watch:
             result = await request_apply_raw(world, person_input(AYSE, "5320000504", motherMaidenInitials="ZZ"))
             await watch.assert_nothing_sent()
-        assert result == {"__typename": "IdentityMismatchError", "code": "IDENTITY_MISMATCH", "message": MISMATCH}
+        assert result == {"__typename": "IdentityMismatch", "code": "IDENTITY_MISMATCH", "message": MISMATCH, "field": None}
         assert len(identity_calls) == 1
 
     async def test_identity_service_down_is_service_unavailable(self, world, identity_restored):
@@ -84,7 +84,7 @@ class TestRequestApplicationCode:
         async with SmsWatch(world) as watch:
             result = await request_apply_raw(world, person_input(AYSE, "5320000505"))
             await watch.assert_nothing_sent()
-        assert result["__typename"] == "ServiceUnavailableError", result
+        assert result["__typename"] == "ServiceUnavailable", result
         assert result["code"] == "SERVICE_UNAVAILABLE"
 
     async def test_identity_service_slower_than_the_timeout_is_service_unavailable(self, world, identity_restored):
@@ -94,7 +94,7 @@ class TestRequestApplicationCode:
         async with SmsWatch(world) as watch:
             result = await request_apply_raw(world, person_input(AYSE, "5320000506"))
             await watch.assert_nothing_sent()
-        assert result["__typename"] == "ServiceUnavailableError", result
+        assert result["__typename"] == "ServiceUnavailable", result
         assert result["code"] == "SERVICE_UNAVAILABLE"
         assert time.monotonic() - started < 3.5
 
@@ -109,17 +109,17 @@ class TestRequestStaffAndTrackingCode:
             data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": "10000000079", "phone": "5321000001"}})
             await watch.assert_nothing_sent()
         result = data["requestStaffCode"]
-        assert (result["__typename"], result["field"]) == ("ValidationError", "tcKimlikNo"), result
+        assert (result["__typename"], result["field"]) == ("ValidationFailed", "tcKimlikNo"), result
 
     async def test_staff_bad_phone_is_a_validation_error(self, world):
         data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": "10000000078", "phone": "12345"}})
         result = data["requestStaffCode"]
-        assert (result["__typename"], result["field"]) == ("ValidationError", "phone"), result
+        assert (result["__typename"], result["field"]) == ("ValidationFailed", "phone"), result
 
     async def test_tracking_wrong_checksum_is_a_validation_error(self, world):
         data = await world.gql(REQUEST_TRACKING, {"input": {"trackingNo": 1, "tcKimlikNo": "12345678901"}})
         result = data["requestTrackingCode"]
-        assert (result["__typename"], result["field"]) == ("ValidationError", "tcKimlikNo"), result
+        assert (result["__typename"], result["field"]) == ("ValidationFailed", "tcKimlikNo"), result
 
 
 class TestTurkishNames:

@@ -13,7 +13,7 @@ SETTINGS = {"otp_hourly_limit_per_identity": 3, "otp_hourly_limit_per_phone": 3,
 
 
 def assert_rate_limited(result: dict) -> None:
-    assert (result["__typename"], result["code"]) == ("RateLimitError", "RATE_LIMITED"), result
+    assert (result["__typename"], result["code"]) == ("RateLimited", "RATE_LIMITED"), result
 
 
 class TestLimitPerIdentity:
@@ -42,7 +42,7 @@ class TestLimitPerIdentity:
         for _ in range(3):
             wrong = person_input(ANNA, "5320000306", motherMaidenInitials="XY")
             data = await world.gql(REQUEST_APPLY, {"input": wrong})
-            assert data["requestApplicationCode"]["__typename"] == "IdentityMismatchError"
+            assert data["requestApplicationCode"]["__typename"] == "IdentityMismatch"
         async with SmsWatch(world) as watch:
             assert_rate_limited(await request_apply(world, ANNA, "5320000306"))
             await watch.assert_nothing_sent()
@@ -51,7 +51,7 @@ class TestLimitPerIdentity:
         tckn = next(valid_tcknumbers(250000001))
         results = await asyncio.gather(*(request_staff(world, tckn, f"53200003{40 + n}") for n in range(8)))
         kinds = sorted(result["__typename"] for result in results)
-        assert kinds == ["Challenge"] * 3 + ["RateLimitError"] * 5, results
+        assert kinds == ["Challenge"] * 3 + ["RateLimited"] * 5, results
 
 
 class TestLimitPerPhone:

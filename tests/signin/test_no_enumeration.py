@@ -48,7 +48,7 @@ class TestRequestTrackingCode:
         wrong_tckn = await request_tracking(world, tracking_no, ZEYNEP["tckn"])
         for challenge in (missing, wrong_tckn):
             result = await verify(world, challenge["id"], "000000")
-            assert (result["__typename"], result["code"]) == ("CodeError", "CODE_WRONG"), result
+            assert (result["__typename"], result["code"]) == ("WrongCode", "CODE_WRONG"), result
             assert "Kalan deneme hakkınız: 4" in result["message"]
             assert await no_code_can_verify(world, challenge["id"])
 
@@ -81,6 +81,6 @@ class TestRequestStaffCode:
         assert row["user_id"] is None
         for attempt in range(5):
             result = await verify(world, unknown["id"], other_code("000000", attempt))
-            assert (result["__typename"], result["code"]) == ("CodeError", "CODE_WRONG"), result
+            assert (result["__typename"], result["code"]) == ("WrongCode", "CODE_WRONG"), result
         result = await verify(world, unknown["id"], "123456")
-        assert (result["__typename"], result["code"]) == ("RateLimitError", "TOO_MANY_ATTEMPTS")
+        assert (result["__typename"], result["code"]) == ("TooManyAttempts", "TOO_MANY_ATTEMPTS")

@@ -1,0 +1,113 @@
+"""Every GraphQL document the tests send, in one place: a schema change is fixed here once."""
+
+CHALLENGE = """
+    __typename
+    ... on Challenge { id expiresAt resendAvailableAt phoneHint }
+    ... on Error { code message field }"""
+
+REQUEST_APPLY = f"""
+mutation($input: RequestApplicationCodeInput!) {{
+  requestApplicationCode(input: $input) {{{CHALLENGE}
+  }}
+}}"""
+
+REQUEST_TRACKING = f"""
+mutation($input: RequestTrackingCodeInput!) {{
+  requestTrackingCode(input: $input) {{{CHALLENGE}
+  }}
+}}"""
+
+REQUEST_STAFF = f"""
+mutation($input: RequestStaffCodeInput!) {{
+  requestStaffCode(input: $input) {{{CHALLENGE}
+  }}
+}}"""
+
+RESEND = f"""
+mutation($id: ID!) {{
+  resendCode(challengeId: $id) {{{CHALLENGE}
+  }}
+}}"""
+
+CANCEL = """
+mutation($id: ID!) {
+  cancelCode(challengeId: $id) {
+    __typename
+    ... on Done { ok }
+    ... on Error { code message field }
+  }
+}"""
+
+VERIFY = """
+mutation($id: ID!, $code: String!) {
+  verifyCode(challengeId: $id, code: $code) {
+    __typename
+    ... on SignedIn { token purpose expiresAt }
+    ... on Error { code message field }
+  }
+}"""
+
+SIGN_OUT = """
+mutation {
+  signOut {
+    __typename
+    ... on Done { ok }
+    ... on Error { code message field }
+  }
+}"""
+
+ME = """
+{
+  me {
+    firstName lastName role roleLabel
+    province { id name }
+    units { detsisNo name }
+    sessionExpiresAt
+  }
+}"""
+
+PROFILE = """
+{
+  applicantProfile {
+    tcKimlikNo firstName lastName birthDate gender genderLabel phone
+    residence {
+      address provinceName districtName placeName
+      province { id name } district { id name } place { id name kind kindLabel }
+    }
+  }
+}"""
+
+SUBMIT = """
+mutation($input: SubmitApplicationInput!) {
+  submitApplication(input: $input) {
+    __typename
+    ... on SubmitApplicationSuccess { trackingNo message }
+    ... on Error { code message field }
+  }
+}"""
+
+REGISTER = """
+mutation($input: RegisterApplicationInput!) {
+  registerApplication(input: $input) {
+    __typename
+    ... on SubmitApplicationSuccess { trackingNo }
+    ... on Error { code message field }
+  }
+}"""
+
+TRACKED = """
+{
+  trackedApplication {
+    trackingNo status statusLabel result resultLabel closed kind kindLabel
+    tcKimlikNo firstName lastName residenceAddress subjectAddress phone email
+    province { id name } district { id name } place { id name kind kindLabel } subject
+    categories { position category subcategory description }
+    files { id fileName contentType size downloadUrl }
+    history { position status statusLabel note at }
+    reportUrl
+  }
+}"""
+
+DISTRICTS = "query($id: Int!) { districts(provinceId: $id) { id name } }"
+PLACES = "query($id: Int!) { places(districtId: $id) { id name kind kindLabel } }"
+CATEGORIES = "{ serviceCategories { id name subcategories { id name } } }"
