@@ -3,8 +3,11 @@
 The identity and residence come from the identity service by T.C. Kimlik No; the AKS types the rest.
 """
 
+import asyncio
 import json
 from datetime import date, timedelta
+
+import pytest
 
 from tests.applications.support import counts, png_bytes, submit_input, wait_for_tracking_sms
 from tests.documents import REGISTER
@@ -13,9 +16,10 @@ from tests.helpers import AKS_ANKARA, AYSE, YETKILI_ANKARA, ZEYNEP, staff_sign_i
 AKS_ISTANBUL = {"tckn": "10000000696", "phone": "5321000006"}
 
 
-async def register(world, token, person: dict, phone: str, arrival: date | None = None, **changes) -> dict:
+async def register(world, token, person: dict, phone: str, arrival: date | None = None, key: str | None = None,
+                   **changes) -> dict:
     data = {"tcKimlikNo": person["tckn"], "arrivalDate": (arrival or date.today()).isoformat(),
-            "application": await submit_input(world, phone, **changes)}
+            "application": await submit_input(world, phone, **changes), "idempotencyKey": key}
     return (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
 
 
@@ -33,6 +37,39 @@ async def test_an_aks_registers_an_application_for_a_citizen_of_the_province(wor
     assert (row["channel"], row["arrival_date"], row["applicant_first_name"]) == ("BANKO", arrival, "AYŞE")
     assert (row["subject_province_id"], row["creator"], row["status"]) == (6, AKS_ANKARA["tckn"], "HAVUZDA")
     assert row["actor_label"] == "Elif Arslan (Açık Kapı Sorumlusu)"
+
+
+class TestIdempotencyKey:
+    async def test_a_repeated_registration_with_one_key_answers_with_the_first_application(self, world):
+        token = await staff_sign_in(world, AKS_ANKARA)
+        first = await register(world, token, AYSE, "5350000011", key="kayit-0001-abcdef")
+        assert first["__typename"] == "SubmitApplicationSuccess", first
+        before = await counts(world)
+        again = await register(world, token, AYSE, "5350000011", key="kayit-0001-abcdef")
+        assert again == first
+        assert await counts(world) == before
+        other = await register(world, token, AYSE, "5350000011", key="kayit-0002-abcdef")
+        assert other["trackingNo"] != first["trackingNo"]
+
+    async def test_concurrent_registrations_with_one_key_make_one_application(self, world):
+        token = await staff_sign_in(world, AKS_ANKARA)
+        before = await counts(world)
+        results = await asyncio.gather(*[register(world, token, AYSE, "5350000012", key="kayit-0003-abcdef")
+                                         for _ in range(4)])
+        assert len({r["trackingNo"] for r in results}) == 1, results
+        assert (await counts(world))["applications"] == before["applications"] + 1
+
+    async def test_another_officers_key_is_their_own(self, world):
+        ankara, istanbul = await staff_sign_in(world, AKS_ANKARA), await staff_sign_in(world, AKS_ISTANBUL)
+        mine = await register(world, ankara, AYSE, "5350000013", key="kayit-0004-abcdef")
+        theirs = await register(world, istanbul, ZEYNEP, "5350000014", key="kayit-0004-abcdef")
+        assert theirs["__typename"] == "SubmitApplicationSuccess" and theirs["trackingNo"] != mine["trackingNo"]
+
+    @pytest.mark.parametrize("key", ["kısa", "x" * 65, "anahtar\u0000sıfır", "çok-türkçe-anahtar"])
+    async def test_a_malformed_key_is_refused(self, world, key):
+        token = await staff_sign_in(world, AKS_ANKARA)
+        result = await register(world, token, AYSE, "5350000015", key=key)
+        assert (result["__typename"], result["field"]) == ("ValidationFailed", "idempotencyKey"), result
 
 
 async def test_an_aks_cannot_register_an_address_in_another_province(world):
