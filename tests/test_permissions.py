@@ -26,15 +26,21 @@ TABLE = {
 
 
 @pytest.fixture(scope="module")
-async def tokens(world) -> dict:
-    tracking_no = await apply(world, ZEYNEP, "5340000001")
-    return {
+async def tracking_no(world) -> int:
+    return await apply(world, ZEYNEP, "5340000001")
+
+
+@pytest.fixture
+async def token(world, tracking_no, caller) -> str | None:
+    """A fresh session of `caller`'s kind for each test, so no test depends on another's sign-out."""
+    sign_in = {
         "anonymous": None,
-        "applying citizen": await sign_in_to_apply(world, AYSE, "5340000002"),
-        "tracking citizen": await sign_in_to_track(world, tracking_no, ZEYNEP, "5340000001"),
-        "AKS": await staff_sign_in(world, AKS_ANKARA),
-        "Yetkili": await staff_sign_in(world, YETKILI_ANKARA),
-    }
+        "applying citizen": lambda: sign_in_to_apply(world, AYSE, "5340000002"),
+        "tracking citizen": lambda: sign_in_to_track(world, tracking_no, ZEYNEP, "5340000001"),
+        "AKS": lambda: staff_sign_in(world, AKS_ANKARA),
+        "Yetkili": lambda: staff_sign_in(world, YETKILI_ANKARA),
+    }[caller]
+    return await sign_in() if sign_in else None
 
 
 def query_outcome(body: dict, field: str) -> str:
@@ -50,36 +56,36 @@ def payload_outcome(payload: dict) -> str:
 
 @pytest.mark.parametrize("caller", TABLE)
 class TestEveryCallerAgainstEveryOperation:
-    async def test_applicant_profile(self, world, tokens, caller):
-        body = await world.gql_raw(PROFILE, token=tokens[caller])
+    async def test_applicant_profile(self, world, token, caller):
+        body = await world.gql_raw(PROFILE, token=token)
         assert query_outcome(body, "applicantProfile") == TABLE[caller][0], body
 
-    async def test_tracked_application(self, world, tokens, caller):
-        body = await world.gql_raw(TRACKED, token=tokens[caller])
+    async def test_tracked_application(self, world, token, caller):
+        body = await world.gql_raw(TRACKED, token=token)
         assert query_outcome(body, "trackedApplication") == TABLE[caller][1], body
 
-    async def test_me(self, world, tokens, caller):
-        me = (await world.gql(ME, token=tokens[caller]))["me"]
+    async def test_me(self, world, token, caller):
+        me = (await world.gql(ME, token=token))["me"]
         assert (me and me["role"]) == TABLE[caller][3]
 
-    async def test_submit_application(self, world, tokens, caller):
+    async def test_submit_application(self, world, token, caller):
         category, subcategory = await first_category(world)
         # An empty subject: an allowed caller gets as far as the validation, and nothing is registered.
         data = {"sameAsResidence": True, "phone": "5340000002", "subject": "",
                 "categories": [{"categoryId": category, "subcategoryId": subcategory}]}
-        payload = (await world.gql(SUBMIT, {"input": data}, token=tokens[caller]))["submitApplication"]
+        payload = (await world.gql(SUBMIT, {"input": data}, token=token))["submitApplication"]
         expected = TABLE[caller][2]
         assert payload["code"] == ("VALIDATION_FAILED" if expected == ALLOWED else expected), payload
 
-    async def test_register_application(self, world, tokens, caller):
+    async def test_register_application(self, world, token, caller):
         category, subcategory = await first_category(world)
         data = {"tcKimlikNo": AYSE["tckn"], "arrivalDate": "2026-01-05",
                 "application": {"sameAsResidence": True, "phone": "5340000003", "subject": "",
                                 "categories": [{"categoryId": category, "subcategoryId": subcategory}]}}
-        payload = (await world.gql(REGISTER, {"input": data}, token=tokens[caller]))["registerApplication"]
+        payload = (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
         expected = TABLE[caller][5]
         assert payload["code"] == ("VALIDATION_FAILED" if expected == ALLOWED else expected), payload
 
-    async def test_sign_out_last(self, world, tokens, caller):
-        payload = (await world.gql(SIGN_OUT, token=tokens[caller]))["signOut"]
+    async def test_sign_out(self, world, token, caller):
+        payload = (await world.gql(SIGN_OUT, token=token))["signOut"]
         assert payload_outcome(payload) == TABLE[caller][4], payload
