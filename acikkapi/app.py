@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         dispatcher = OutboxDispatcher(
             sessionmaker, sms or HttpSmsGateway(settings.sms_url, settings.sms_sender, http),
             poll_seconds=settings.outbox_poll_seconds, max_attempts=settings.outbox_max_attempts,
-            backoff_seconds=settings.outbox_backoff_seconds)
+            backoff_seconds=settings.outbox_backoff_seconds, concurrency=settings.outbox_concurrency,
+            send_timeout_seconds=settings.outbox_send_timeout_seconds)
         services = Services(
             settings=settings, sessionmaker=sessionmaker,
             identity=identity or HttpIdentityService(settings.identity_url, http),

@@ -138,11 +138,6 @@ def _check_text(draft: ApplicationDraft) -> None:
         raise ValidationFailed("Geçerli bir e-posta adresi giriniz.", field="email")
 
 
-def tracking_sms(person_name: str, tracking_no: int) -> str:
-    return (f"Sayın {person_name}, Açık Kapı üzerinden yapmış olduğunuz başvuruya ait takip numarası: "
-            f"{tracking_no}. Takip numarası ile başvuru durumunuzu sorgulayabilirsiniz. AÇIK KAPI")
-
-
 async def store_files(storage: Storage, uploads: list[Upload], settings: Settings) -> list[tuple[str, CheckedFile]]:
     """Check every file, then store them. On any failure nothing stays behind in storage."""
     if len(uploads) > settings.max_files_per_request:
@@ -210,8 +205,8 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
             action=EventAction.SUBMITTED, status=ApplicationStatus.HAVUZDA, actor_id=created_by_id,
             actor_label=actor_label)]
         session.add(application)
-        queue_sms(session, phone=application.phone,
-                  body=tracking_sms(f"{person.first_name} {person.last_name}", application.tracking_no))
+        queue_sms(session, phone=application.phone, template="takip_numarasi",
+                  params={"ad": f"{person.first_name} {person.last_name}", "takip_no": application.tracking_no})
         await session.flush()
     except BaseException:
         await discard_files(storage, stored)
