@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         if row is None or not can_see(actor, row.Application):
             return PlainTextResponse(NOT_FOUND, status_code=404)
         attachment = row.Attachment
+        if not await state["services"].storage.exists(attachment.storage_key):  # not (yet) moved into place
+            return PlainTextResponse(NOT_FOUND, status_code=404)
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
         return StreamingResponse(
             state["services"].storage.read(attachment.storage_key), media_type=attachment.content_type,

@@ -19,7 +19,7 @@ from acikkapi.services.attachments import CheckedFile, check_file
 from acikkapi.services.errors import NotFound, ValidationFailed
 from acikkapi.services.identity import Person
 from acikkapi.services.outbox import queue_sms
-from acikkapi.services.storage import Storage
+from acikkapi.services.storage import Storage, promote_after_commit
 from acikkapi.services.tckn import check_phone, check_text
 from acikkapi.settings import Settings
 
@@ -165,8 +165,8 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
                              check_province: Callable[[int | None], None] | None = None) -> Application:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
-    Files are written to storage first; if anything after that fails, the caller's rollback leaves the
-    database clean and the stored files are deleted here.
+    Files are written to storage's pending area first and moved into place once the caller's transaction
+    commits; if anything fails, the caller's rollback leaves the database clean and the files are deleted.
     """
     residence = await fill_subject_address(session, person, draft)
     if check_province:  # the caller's rule on whose province this may be
@@ -176,6 +176,7 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
     await _check_address(session, draft)
     await _check_categories(session, draft.categories)
     stored = await store_files(storage, draft.files, settings)
+    promote_after_commit(session, storage, [key for key, _ in stored])
     try:
         application = Application(
             tracking_no=await session.scalar(tracking_no_seq_value()),
