@@ -22,6 +22,7 @@ from acikkapi.schema.context import Services
 from acikkapi.services.applications import load_application
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
+from acikkapi.services import retention
 from acikkapi.services.links import check_signed
 from acikkapi.services.outbox import OutboxDispatcher
 from acikkapi.services.reports import application_report_html
@@ -66,12 +67,15 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)
-        task = asyncio.create_task(dispatcher.run_forever(), name="outbox")
+        tasks = [asyncio.create_task(dispatcher.run_forever(), name="outbox"),
+                 asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
+                                     name="retention")]
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await http.close()
             await engine.dispose()
 
