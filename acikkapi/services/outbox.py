@@ -12,11 +12,11 @@ The dispatcher works in three steps, so no transaction, lock or connection is he
 Several server processes may run it. A gateway outage only delays messages: they stay PENDING with a
 growing backoff until they go out (a code until its expiry).
 
-Exactly once holds unless a dispatcher dies (or its send times out) after the gateway took a message and
-before the mark. A dispatcher that dies after claiming loses only its lease: once it has passed, the next
-claim sends the message, so a message is sent at most once per lease. The one case in which it leaves twice
-is a gateway that took it and answered too late (or a process that died before the mark): the gateway sees
-the same reference again, and a gateway that de-duplicates by reference (ours does) delivers it once.
+Guarantees. A message is sent at most once per lease: a dispatcher that dies after claiming loses only its
+lease, and once that has passed the next claim sends the message. It is sent exactly once unless the gateway
+took it and the mark never came (the send timed out although the gateway had taken it, or the process died
+between the send and the mark): then the next lease sends it again under the same reference, which a gateway
+that de-duplicates by reference (ours does) delivers once.
 """
 
 import asyncio
@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acikkapi.models import OutboxMessage, OutboxStatus
-from acikkapi.services.sms import SmsGateway
+from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,11 @@ class OutboxDispatcher:
                 timeout=self.send_timeout)
         except asyncio.TimeoutError:
             await self._failed(message, f"gateway did not answer within {self.send_timeout:g} s")
-        except Exception as error:  # a gateway failure, or a bug: either way this message only
-            await self._failed(message, str(error) or repr(error))
+        except SmsDeliveryFailed as error:
+            await self._failed(message, str(error))
+        except Exception as error:  # a bug: it fails this message only, and is retried like a gateway failure
+            log.exception("SMS %s could not be sent", message.id)
+            await self._failed(message, repr(error))
         else:
             await self._mark(message, status=OutboxStatus.SENT, sent_at=func.now(), params=_WITHOUT_SECRETS)
 
