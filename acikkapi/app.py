@@ -19,10 +19,10 @@ from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import can_see
 from acikkapi.schema import build_schema
 from acikkapi.schema.context import Services
+from acikkapi.services import retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
-from acikkapi.services import retention
 from acikkapi.services.links import check_signed
 from acikkapi.services.outbox import OutboxDispatcher
 from acikkapi.services.reports import application_report_html
