@@ -19,6 +19,7 @@ from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import can_see
 from acikkapi.schema import build_schema
 from acikkapi.schema.context import Services
+from acikkapi.services import retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
@@ -58,19 +59,23 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         dispatcher = OutboxDispatcher(
             sessionmaker, sms or HttpSmsGateway(settings.sms_url, settings.sms_sender, http),
             poll_seconds=settings.outbox_poll_seconds, max_attempts=settings.outbox_max_attempts,
-            backoff_seconds=settings.outbox_backoff_seconds)
+            backoff_seconds=settings.outbox_backoff_seconds, concurrency=settings.outbox_concurrency,
+            send_timeout_seconds=settings.outbox_send_timeout_seconds)
         services = Services(
             settings=settings, sessionmaker=sessionmaker,
             identity=identity or HttpIdentityService(settings.identity_url, http),
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)
-        task = asyncio.create_task(dispatcher.run_forever(), name="outbox")
+        tasks = [asyncio.create_task(dispatcher.run_forever(), name="outbox"),
+                 asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
+                                     name="retention")]
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await http.close()
             await engine.dispose()
 
@@ -112,6 +117,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         if row is None or not can_see(actor, row.Application):
             return PlainTextResponse(NOT_FOUND, status_code=404)
         attachment = row.Attachment
+        if not await state["services"].storage.exists(attachment.storage_key):  # not (yet) moved into place
+            return PlainTextResponse(NOT_FOUND, status_code=404)
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
         return StreamingResponse(
             state["services"].storage.read(attachment.storage_key), media_type=attachment.content_type,

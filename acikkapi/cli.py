@@ -1,4 +1,4 @@
-"""`acikkapi demo | serve | db upgrade | seed`."""
+"""`acikkapi demo | serve | db upgrade | seed | purge`."""
 
 import argparse
 import asyncio
@@ -48,6 +48,21 @@ async def serve(settings: Settings, *, demo: bool) -> None:
             await runner.cleanup()
 
 
+async def purge(settings: Settings) -> None:
+    """One retention sweep (the server also runs one every `retention_interval_seconds`)."""
+    from acikkapi.services import retention
+    from acikkapi.services.storage import FileSystemStorage
+
+    engine = make_engine(resolve_database_url(settings), pool_size=2)
+    try:
+        purged = await retention.purge(make_sessionmaker(engine), FileSystemStorage(settings.attachment_dir),
+                                       settings)
+    finally:
+        await engine.dispose()
+    print(f"deleted: {purged.challenges} code challenges, {purged.sessions} sessions, "
+          f"{purged.messages} outbox messages, {purged.files} files; moved into place: {purged.promoted} files")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="acikkapi", description="Açık Kapı GraphQL server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     db.add_argument("action", choices=["upgrade"])
     seed = commands.add_parser("seed", help="load reference data (addresses, categories, DETSİS units)")
     seed.add_argument("--demo", action="store_true", help="also create the demo staff users")
+    commands.add_parser("purge", help="delete what the retention periods no longer allow to keep")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -75,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(prepare_database(settings, seed=False, demo=False))
     elif args.command == "seed":
         asyncio.run(prepare_database(settings, seed=True, demo=args.demo))
+    elif args.command == "purge":
+        asyncio.run(purge(settings))
 
 
 if __name__ == "__main__":

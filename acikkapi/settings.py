@@ -68,6 +68,22 @@ class Settings(BaseSettings):
     graphiql: bool = True
     demo: bool = Field(default=False, description="Log every SMS so a developer can read the codes.")
 
+    # --- Outbox delivery and retention (KVKK) ---
+    # One dispatcher sends this many messages at once; each send may take this long before it counts as failed
+    # (a hung gateway then holds one message, never the others). A claimed message is leased for twice the
+    # timeout plus 30 s: if its dispatcher dies, another sends it after that.
+    outbox_concurrency: int = 10
+    outbox_send_timeout_seconds: float = 10.0
+    # Deleted by the retention sweep (every `retention_interval_seconds` in the server, or `acikkapi purge`):
+    # one-time code challenges this long after they were created, sessions this long after they ended,
+    # outbox messages this long after they were queued once sent, expired or given up, and stored files that
+    # no attachment row records once older than the grace period.
+    retention_interval_seconds: float = 3600
+    retention_challenge_days: int = 7
+    retention_session_days: int = 30
+    retention_outbox_days: int = 30
+    retention_file_grace_hours: int = 24
+
     @property
     def attachment_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"

@@ -144,6 +144,20 @@ class World:
         messages = await self.wait_for_sms(phone, count)
         return re.search(r"onay kodunuz: (\d{6})", messages[-1]).group(1)
 
+    async def drain_outbox(self, timeout: float = 10) -> None:
+        """Wait until no outbox message is due: each one has been sent, expired or given up, or waits for a
+        retry after a failed attempt. What was sent is then at the SMS simulator."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        connection = await asyncpg.connect(self.db_url)
+        try:
+            while due := await connection.fetchval(
+                    "SELECT count(*) FROM outbox_message WHERE status = 'PENDING'"
+                    " AND (next_attempt_at <= now() OR not_after <= now())"):
+                assert asyncio.get_running_loop().time() < deadline, f"{due} outbox messages still due"
+                await asyncio.sleep(0.02)
+        finally:
+            await connection.close()
+
     async def control(self, service: str, **state) -> None:
         url = self.identity_url if service == "identity" else self.sms_url
         await self.http.post(f"{url}/_kontrol", json=state)

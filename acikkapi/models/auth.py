@@ -36,7 +36,7 @@ class OtpChallenge(Base):
     # What a right code grants: the staff user, the application, or the identity service's answer.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
-    identity: Mapped[dict | None] = mapped_column(JSONB)
+    identity: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # dropped once used: SQL NULL
     # False when the request matched nothing: it answers like any other and never verifies.
     deliverable: Mapped[bool] = mapped_column(default=True)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -60,7 +60,7 @@ class AuthSession(Base):
     phone: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
-    identity: Mapped[dict | None] = mapped_column(JSONB)
+    identity: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # dropped once used: SQL NULL
     created_at: Mapped[datetime] = created_at_column()
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from acikkapi.permissions.actor import ANONYMOUS, Actor
 from acikkapi.services.identity import IdentityService
-from acikkapi.services.storage import Storage
+from acikkapi.services.storage import Storage, settle
 from acikkapi.settings import Settings
 
 
@@ -36,17 +36,24 @@ class Context:
     @asynccontextmanager
     async def mutation(self) -> AsyncIterator[AsyncSession]:
         """One transaction per mutation field: commit on success, roll back on any error,
-        except errors that must keep what they wrote (a used-up code try)."""
+        except errors that must keep what they wrote (a used-up code try). Files it stored are
+        moved into place once it has committed, and deleted if it did not commit."""
         async with self.services.sessionmaker() as session:
+            committed = False
             try:
                 yield session
             except Exception as error:
                 if getattr(error, "keep_changes", False):
                     await session.commit()
+                    committed = True
                 else:
                     await session.rollback()
                 raise
-            await session.commit()
+            else:
+                await session.commit()
+                committed = True
+            finally:
+                await settle(session, committed=committed)
         self.services.wake_outbox()
 
     @asynccontextmanager

@@ -19,7 +19,7 @@ from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNot
 from acikkapi.services.errors import NotFound, ValidationFailed, raises
 from acikkapi.services.identity import Person
 from acikkapi.services.outbox import queue_sms
-from acikkapi.services.storage import Storage
+from acikkapi.services.storage import Storage, promote_after_commit
 from acikkapi.services.tckn import check_phone, check_text
 from acikkapi.settings import Settings
 
@@ -140,11 +140,6 @@ def _check_text(draft: ApplicationDraft) -> None:
         raise ValidationFailed("Geçerli bir e-posta adresi giriniz.", field="email")
 
 
-def tracking_sms(person_name: str, tracking_no: int) -> str:
-    return (f"Sayın {person_name}, Açık Kapı üzerinden yapmış olduğunuz başvuruya ait takip numarası: "
-            f"{tracking_no}. Takip numarası ile başvuru durumunuzu sorgulayabilirsiniz. AÇIK KAPI")
-
-
 async def store_files(storage: Storage, uploads: list[Upload], settings: Settings) -> list[tuple[str, CheckedFile]]:
     """Check every file, then store them. On any failure nothing stays behind in storage."""
     if len(uploads) > settings.max_files_per_request:
@@ -173,8 +168,8 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
                              idempotency_key: str | None = None, check_province: Callable[[int | None], None] | None = None) -> Application:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
-    Files are written to storage first; if anything after that fails, the caller's rollback leaves the
-    database clean and the stored files are deleted here.
+    Files are written to storage's pending area first and moved into place once the caller's transaction
+    commits; if anything fails, the caller's rollback leaves the database clean and the files are deleted.
     """
     if idempotency_key is not None:
         # Serialise an officer's requests with one key: the second waits, then finds the first's application.
@@ -191,6 +186,7 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
     await _check_address(session, draft)
     await _check_categories(session, draft.categories)
     stored = await store_files(storage, draft.files, settings)
+    promote_after_commit(session, storage, [key for key, _ in stored])
     try:
         application = Application(
             tracking_no=await session.scalar(tracking_no_seq_value()),
@@ -220,8 +216,8 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
             action=EventAction.SUBMITTED, status=ApplicationStatus.HAVUZDA, actor_id=created_by_id,
             actor_label=actor_label)]
         session.add(application)
-        queue_sms(session, phone=application.phone,
-                  body=tracking_sms(f"{person.first_name} {person.last_name}", application.tracking_no))
+        queue_sms(session, phone=application.phone, template="takip_numarasi",
+                  params={"ad": f"{person.first_name} {person.last_name}", "takip_no": application.tracking_no})
         await session.flush()
     except BaseException:
         await discard_files(storage, stored)

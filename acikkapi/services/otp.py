@@ -73,11 +73,6 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def code_sms(code: str, ttl_seconds: int) -> str:
-    return (f"Açık Kapı onay kodunuz: {code}. Kod {ttl_seconds // 60} dakika geçerlidir; "
-            "bu kodu kimseyle paylaşmayınız. AÇIK KAPI")
-
-
 async def check_send_limits(session: AsyncSession, settings: Settings, sender: Sender, purpose: Purpose) -> None:
     # Serialise concurrent sends for the same identity, phone and address, then count the last hour.
     keys = sorted({f"otp:t:{sender.tckn}", f"otp:p:{sender.phone}", f"otp:ip:{sender.client_ip}"})
@@ -119,7 +114,8 @@ def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallen
     code = new_code()
     if challenge.deliverable:
         challenge.code_hash = hash_code(settings.secret_key, challenge.id, code)
-        queue_sms(session, phone=challenge.phone, body=code_sms(code, settings.otp_ttl_seconds))
+        queue_sms(session, phone=challenge.phone, template="onay_kodu",
+                  params={"kod": code, "dakika": settings.otp_ttl_seconds // 60}, not_after=challenge.expires_at)
     else:
         challenge.code_hash = secrets.token_bytes(32)  # nothing can ever match it
 

@@ -1,14 +1,31 @@
 """The SMS outbox. A change and its messages commit together; a dispatcher sends them with retries.
 
-The dispatcher claims due rows with FOR UPDATE SKIP LOCKED, so several server processes may run it.
-A gateway outage only delays messages: they stay PENDING with a growing backoff until they go out.
+A message is a template and its parameters, rendered only when it is sent; its secret parameters (a
+one-time code) are removed once it is sent, expired or given up.
+
+The dispatcher works in three steps, so no transaction, lock or connection is held while a gateway answers:
+1. claim: one short transaction marks the one-time codes past their `not_after` EXPIRED (never sent), leases
+   a batch of due rows (FOR UPDATE SKIP LOCKED, `leased_until`), codes first, and commits;
+2. send: the batch at once, outside any transaction, each send bounded by a timeout, each with its row's id
+   as the gateway's message reference;
+3. mark: each row in its own short write, only while the lease is still its dispatcher's.
+Several server processes may run it. A gateway outage only delays messages: they stay PENDING with a
+growing backoff until they go out (a code until its expiry).
+
+Guarantees. A message is sent at most once per lease: a dispatcher that dies after claiming loses only its
+lease, and once that has passed the next claim sends the message. It is sent exactly once unless the gateway
+took it and the mark never came (the send timed out although the gateway had taken it, or the process died
+between the send and the mark): then the next lease sends it again under the same reference, which a gateway
+that de-duplicates by reference (ours does) delivers once.
 """
 
 import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acikkapi.models import OutboxMessage, OutboxStatus
@@ -17,21 +34,65 @@ from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
 log = logging.getLogger(__name__)
 
 
-def queue_sms(session: AsyncSession, *, phone: str, body: str) -> OutboxMessage:
-    message = OutboxMessage(phone=phone, body=body)
+@dataclass(frozen=True)
+class Template:
+    text: str
+    priority: int = 0  # higher leaves first
+
+    def render(self, params: dict) -> str:
+        return self.text.format(**params)
+
+
+# Every SMS the system sends, in one place.
+TEMPLATES = {
+    "onay_kodu": Template("Açık Kapı onay kodunuz: {kod}. Kod {dakika} dakika geçerlidir; "
+                          "bu kodu kimseyle paylaşmayınız. AÇIK KAPI", priority=1),
+    "takip_numarasi": Template("Sayın {ad}, Açık Kapı üzerinden yapmış olduğunuz başvuruya ait takip "
+                               "numarası: {takip_no}. Takip numarası ile başvuru durumunuzu sorgulayabilirsiniz. "
+                               "AÇIK KAPI"),
+    "metin": Template("{metin}"),  # messages queued before templates existed (migration 0004)
+}
+# Parameters that must not outlive their message: dropped from the row once it is sent, expired or given up.
+SECRET_PARAMS = ("kod", "metin")
+_WITHOUT_SECRETS = OutboxMessage.params.op("-", return_type=JSONB)(cast(list(SECRET_PARAMS), ARRAY(Text)))
+
+
+def queue_sms(session: AsyncSession, *, phone: str, template: str, params: dict,
+              not_after: datetime | None = None) -> OutboxMessage:
+    """Queue `template` with `params` for `phone`; a message with `not_after` is never sent after it."""
+    chosen = TEMPLATES[template]
+    chosen.render(params)  # a missing parameter is a bug of the caller: fail its transaction, not the send
+    message = OutboxMessage(phone=phone, template=template, params=params, priority=chosen.priority,
+                            not_after=not_after)
     session.add(message)
     return message
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A leased message, as the dispatcher sends it."""
+
+    id: int
+    phone: str
+    template: str
+    params: dict
+    attempts: int
+    leased_until: datetime  # the lease: the row is marked only while it still holds this value
+
+
 class OutboxDispatcher:
     def __init__(self, sessionmaker: async_sessionmaker, gateway: SmsGateway, *, poll_seconds: float,
-                 max_attempts: int, backoff_seconds: float, batch_size: int = 20) -> None:
+                 max_attempts: int, backoff_seconds: float, concurrency: int = 10,
+                 send_timeout_seconds: float = 10.0) -> None:
         self.sessionmaker = sessionmaker
         self.gateway = gateway
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
-        self.batch_size = batch_size
+        self.batch_size = concurrency  # a batch is sent at once: every send starts as soon as it is claimed
+        self.send_timeout = send_timeout_seconds
+        # Far longer than a send and its mark, so only a dead dispatcher's messages are claimed again.
+        self.lease = timedelta(seconds=2 * send_timeout_seconds + 30)
         self.wakeup = asyncio.Event()
 
     async def run_forever(self) -> None:
@@ -50,31 +111,76 @@ class OutboxDispatcher:
                 pass
 
     async def dispatch_due(self) -> int:
-        """Send one batch of due messages; returns how many were tried."""
-        async with self.sessionmaker() as session, session.begin():
-            due = (await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= func.now())
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            )).all()
-            for message in due:  # in order: a recipient reads them as they were written
-                await self._send(message)
-            return len(due)
+        """Claim one batch of due messages, send them concurrently and mark each; returns how many were claimed."""
+        batch = await self.claim()
+        results = await asyncio.gather(*(self._deliver(message) for message in batch), return_exceptions=True)
+        for message, result in zip(batch, results):
+            if isinstance(result, Exception):  # its lease runs out and a later claim tries it again
+                log.error("outbox message %s could not be marked: %r", message.id, result)
+        return len(batch)
 
-    async def _send(self, message: OutboxMessage) -> None:
-        message.attempts += 1
+    async def claim(self) -> list[Claimed]:
+        """Expire the codes past their time, then lease a batch of due messages, codes first."""
+        now = func.now()
+        unleased = or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until <= now)
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_after <= now, unleased)
+                    .with_for_update(skip_locked=True)))
+                .values(status=OutboxStatus.EXPIRED, leased_until=None, params=_WITHOUT_SECRETS)
+                .execution_options(synchronize_session=False))
+            due = (await session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, unleased)
+                .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True))).all()
+            if not due:
+                return []
+            rows = (await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due))
+                .values(leased_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage.id, OutboxMessage.phone, OutboxMessage.template, OutboxMessage.params,
+                           OutboxMessage.attempts, OutboxMessage.leased_until)
+                .execution_options(synchronize_session=False))).all()
+        return [Claimed(*row) for row in rows]
+
+    async def _deliver(self, message: Claimed) -> None:
         try:
-            await self.gateway.send(phone=message.phone, body=message.body, reference=f"outbox-{message.id}")
+            body = TEMPLATES[message.template].render(message.params)
+            await asyncio.wait_for(
+                self.gateway.send(phone=message.phone, body=body, reference=f"outbox-{message.id}"),
+                timeout=self.send_timeout)
+        except asyncio.TimeoutError:
+            await self._failed(message, f"gateway did not answer within {self.send_timeout:g} s")
         except SmsDeliveryFailed as error:
-            message.last_error = str(error)[:500]
-            if message.attempts >= self.max_attempts:
-                message.status = OutboxStatus.FAILED
-                log.error("SMS %s given up after %s attempts: %s", message.id, message.attempts, error)
-            else:
-                delay = min(self.backoff_seconds * 2 ** (message.attempts - 1), 3600)
-                message.next_attempt_at = func.now() + timedelta(seconds=delay)
-            return
-        message.status = OutboxStatus.SENT
-        message.sent_at = func.now()
+            await self._failed(message, str(error))
+        except Exception as error:  # a bug: it fails this message only, and is retried like a gateway failure
+            log.exception("SMS %s could not be sent", message.id)
+            await self._failed(message, repr(error))
+        else:
+            await self._mark(message, status=OutboxStatus.SENT, sent_at=func.now(), params=_WITHOUT_SECRETS)
+
+    async def _failed(self, message: Claimed, error: str) -> None:
+        if message.attempts >= self.max_attempts:
+            log.error("SMS %s given up after %s attempts: %s", message.id, message.attempts, error)
+            await self._mark(message, status=OutboxStatus.FAILED, last_error=error[:500], params=_WITHOUT_SECRETS)
+        else:
+            delay = min(self.backoff_seconds * 2 ** (message.attempts - 1), 3600)
+            await self._mark(message, last_error=error[:500], next_attempt_at=func.now() + timedelta(seconds=delay))
+
+    async def _mark(self, message: Claimed, **values) -> None:
+        """One short write, and only while the lease is still ours: a dispatcher that lost it (it was too
+        slow) leaves the row to the one that claimed it since."""
+        async with self.sessionmaker() as session, session.begin():
+            marked = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id, OutboxMessage.leased_until == message.leased_until)
+                .values(leased_until=None, **values)
+                .execution_options(synchronize_session=False))
+        if marked.rowcount == 0:
+            log.warning("outbox message %s: lease lost before it was marked", message.id)

@@ -36,6 +36,7 @@ async def open_session(session: AsyncSession, settings: Settings, challenge: Otp
         user_id=challenge.user_id, application_id=challenge.application_id, identity=challenge.identity,
         created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours),
     )
+    challenge.identity = None  # from now on only the session holds the identity service's answer, until it is used
     session.add(auth)
     await session.flush()
     return token, auth
@@ -83,8 +84,9 @@ async def record_application(session: AsyncSession, auth: AuthSession, applicati
 
 
 async def revoke(session: AsyncSession, auth: AuthSession) -> bool:
-    """End the session; False if it had already ended. Concurrent callers: exactly one gets True."""
+    """End the session, dropping its copy of the identity service's answer; False if it had already ended.
+    Concurrent callers: exactly one gets True."""
     ended = await session.scalar(
         update(AuthSession).where(AuthSession.id == auth.id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=func.now()).returning(AuthSession.id))
+        .values(revoked_at=func.now(), identity=None).returning(AuthSession.id))
     return ended is not None

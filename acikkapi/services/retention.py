@@ -1,0 +1,96 @@
+"""Retention (KVKK): personal data nobody needs any more is deleted once its period in settings has passed.
+
+- one-time code challenges, `retention_challenge_days` after they were created (the sending limits look
+  back one hour);
+- sessions, `retention_session_days` after they ended (signed out or used up, expired, or left idle);
+- outbox messages that were sent, expired or given up, `retention_outbox_days` after they were queued;
+- stored files that no attachment row records, once older than `retention_file_grace_hours`: pending files
+  whose transaction never committed, and files whose row is gone. A pending file whose row exists (the
+  process died between the commit and the move) is moved into place instead.
+
+The server sweeps every `retention_interval_seconds`; `acikkapi purge` sweeps once.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from acikkapi.models import Attachment, AuthSession, OtpChallenge, OutboxMessage, OutboxStatus
+from acikkapi.services.storage import Storage
+from acikkapi.settings import Settings
+
+log = logging.getLogger(__name__)
+KEYS_PER_QUERY = 1000
+
+
+@dataclass
+class Purged:
+    challenges: int = 0
+    sessions: int = 0
+    messages: int = 0
+    files: int = 0
+    promoted: int = 0
+
+
+async def purge(sessionmaker: async_sessionmaker, storage: Storage, settings: Settings) -> Purged:
+    purged = Purged()
+    now = func.now()
+    session_end = now - timedelta(days=settings.retention_session_days)
+    idle = timedelta(minutes=max(settings.staff_idle_minutes, settings.citizen_idle_minutes))
+    async with sessionmaker() as session, session.begin():
+        purged.challenges = await _delete(session, delete(OtpChallenge).where(
+            OtpChallenge.created_at < now - timedelta(days=settings.retention_challenge_days)))
+        purged.sessions = await _delete(session, delete(AuthSession).where(or_(
+            AuthSession.revoked_at < session_end, AuthSession.expires_at < session_end,
+            AuthSession.last_seen_at < session_end - idle)))
+        purged.messages = await _delete(session, delete(OutboxMessage).where(
+            OutboxMessage.status != OutboxStatus.PENDING,
+            OutboxMessage.created_at < now - timedelta(days=settings.retention_outbox_days)))
+    purged.files, purged.promoted = await sweep_files(
+        sessionmaker, storage, timedelta(hours=settings.retention_file_grace_hours))
+    return purged
+
+
+async def _delete(session, statement) -> int:
+    return (await session.execute(statement.execution_options(synchronize_session=False))).rowcount
+
+
+async def sweep_files(sessionmaker: async_sessionmaker, storage: Storage, grace: timedelta) -> tuple[int, int]:
+    """Delete stored files no attachment row records once older than `grace`, and move into place the pending
+    ones a row records; returns (deleted, promoted)."""
+    files = await storage.listing()
+    recorded: set[str] = set()
+    async with sessionmaker() as session:
+        for start in range(0, len(files), KEYS_PER_QUERY):
+            keys = [file.key for file in files[start:start + KEYS_PER_QUERY]]
+            recorded.update(await session.scalars(
+                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))))
+    written_before = datetime.now(UTC) - grace
+    deleted = promoted = 0
+    for file in files:
+        if file.key in recorded:
+            if file.pending:
+                await storage.promote(file.key)
+                promoted += 1
+        elif file.written_at < written_before:
+            await storage.delete(file.key)
+            deleted += 1
+    return deleted, promoted
+
+
+async def run_forever(sessionmaker: async_sessionmaker, storage: Storage, settings: Settings) -> None:
+    """The server's periodic sweep; the first one an interval after start."""
+    while True:
+        await asyncio.sleep(settings.retention_interval_seconds)
+        try:
+            purged = await purge(sessionmaker, storage, settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not end the sweeps
+            log.exception("retention sweep failed")
+        else:
+            log.info("retention sweep: %s", purged)
