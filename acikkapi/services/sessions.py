@@ -78,9 +78,10 @@ async def lock_application_of(session: AsyncSession, auth: AuthSession) -> int |
 
 
 async def record_application(session: AsyncSession, auth: AuthSession, application) -> None:
-    """An APPLY session makes one application; from now on it answers with that one."""
+    """An APPLY session makes one application; from now on it answers with that one, and no longer holds
+    the identity service's answer."""
     await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
-                          .values(application_id=application.id))
+                          .values(application_id=application.id, identity=None))
 
 
 async def revoke(session: AsyncSession, auth: AuthSession) -> bool:

@@ -55,7 +55,7 @@ class SmsWatch:
         self.world = world
 
     async def __aenter__(self) -> "SmsWatch":
-        await asyncio.sleep(0.3)  # let earlier messages leave the outbox
+        await self.world.drain_outbox()  # earlier messages have left
         self.queued = await outbox_count(self.world)
         self.delivered = await all_sms_count(self.world)
         return self
@@ -65,7 +65,7 @@ class SmsWatch:
 
     async def assert_nothing_sent(self) -> None:
         assert await outbox_count(self.world) == self.queued, "an SMS was queued"
-        await asyncio.sleep(0.3)  # several outbox polls
+        await self.world.drain_outbox()
         assert await all_sms_count(self.world) == self.delivered, "an SMS was delivered"
 
 
