@@ -25,7 +25,7 @@ from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
 from acikkapi.services.outbox import OutboxDispatcher
-from acikkapi.services.reports import application_report_html
+from acikkapi.services.reports import REPORT_CSP, application_report_html
 from acikkapi.services.sessions import find_session
 from acikkapi.services.sms import HttpSmsGateway, SmsGateway
 from acikkapi.services.storage import FileSystemStorage
@@ -33,7 +33,8 @@ from acikkapi.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
-PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer"}
 
 
 class ASGIEndpoint:
@@ -122,7 +123,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
         return StreamingResponse(
             state["services"].storage.read(attachment.storage_key), media_type=attachment.content_type,
-            headers={**PRIVATE, "Content-Disposition": disposition, "Content-Length": str(attachment.size)})
+            headers={**PRIVATE, "Content-Disposition": disposition, "Content-Length": str(attachment.size),
+                     "Content-Security-Policy": "sandbox"})
 
     async def report(request: Request) -> Response:
         actor = await _linked_actor(request, request.url.path)
@@ -134,7 +136,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             if application is None or not can_see(actor, application):
                 return PlainTextResponse(NOT_FOUND, status_code=404)
             application = await load_application(session, Application.id == application.id)
-        return HTMLResponse(application_report_html(application), headers=PRIVATE)
+        return HTMLResponse(application_report_html(application),
+                            headers={**PRIVATE, "Content-Security-Policy": REPORT_CSP})
 
     return Starlette(
         routes=[

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import sys
 
 import uvicorn
 
@@ -12,6 +13,16 @@ from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import DEVELOPMENT_SECRET, Settings, get_settings
 
 log = logging.getLogger("acikkapi")
+
+
+class PathOnlyAccessLog(logging.Filter):
+    """Drops the query string from uvicorn's access log lines: signed links carry their signature there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
 
 
 async def prepare_database(settings: Settings, *, seed: bool, demo: bool) -> None:
@@ -40,6 +51,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
                             log_level="info", server_header=False)
+    logging.getLogger("uvicorn.access").addFilter(PathOnlyAccessLog())
     log.warning("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
     try:
         await uvicorn.Server(config).serve()
@@ -84,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         if settings.secret_key == DEVELOPMENT_SECRET:
             parser.error("ACIKKAPI_SECRET_KEY is not set: codes and links would be signed with a public key")
+        if "*" in (host.strip() for host in settings.forwarded_allow_ips.split(",")):
+            sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not '*' "
+                     "(anyone could then choose the client address the rate limits count)")
         if not args.no_migrate:
             asyncio.run(prepare_database(settings, seed=False, demo=False))
         asyncio.run(serve(settings, demo=False))

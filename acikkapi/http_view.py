@@ -1,9 +1,13 @@
 """The GraphQL-over-HTTP endpoint: strawberry's ASGI view with the specification's negotiation and status
 codes, bounded request bodies, streaming upload limits and a CSRF guard for multipart requests."""
 
+import asyncio
+import ipaddress
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 import orjson
 from cross_web import FormData, HTTPException, StarletteRequestAdapter
@@ -16,10 +20,12 @@ from strawberry.asgi import GraphQL
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 
+from acikkapi.models import Purpose, Role
 from acikkapi.permissions.actor import Actor
-from acikkapi.schema import INTERNAL_MESSAGE
+from acikkapi.schema import INTERNAL_MESSAGE, request_error
 from acikkapi.schema.context import Context, Services
-from acikkapi.services.attachments import FileTooLarge
+from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
+from acikkapi.services.errors import DomainError
 from acikkapi.services.sessions import find_session
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ PREFLIGHT_HEADERS = ("graphql-preflight", "apollo-require-preflight", "x-apollo-
 
 HTTP_MESSAGES = {
     400: ("BAD_REQUEST", "İstek okunamadı veya geçerli bir GraphQL isteği değil."),
+    404: ("NOT_FOUND", "GraphiQL bu sunucuda açık değildir; sorgular POST ile gönderilebilir."),
     405: ("METHOD_NOT_ALLOWED", "Bu istek yöntemi desteklenmiyor; değişiklikler yalnızca POST ile yapılabilir."),
     406: ("NOT_ACCEPTABLE", "Yanıt yalnızca application/graphql-response+json veya application/json olabilir."),
     413: ("PAYLOAD_TOO_LARGE", "İstek boyutu izin verilen sınırı aşıyor."),
@@ -38,10 +45,57 @@ HTTP_MESSAGES = {
 }
 
 
+class UploadNotAllowed(DomainError):
+    code = "UPLOAD_NOT_ALLOWED"
+    message = ("Dosya yalnızca başvuru oturumunda veya Açık Kapı Sorumlusu oturumunda yüklenebilir. "
+               "Lütfen giriş yapınız.")
+
+
+class UploadsBusy(DomainError):
+    code = "UPLOADS_BUSY"
+    message = "Şu anda çok sayıda dosya yükleniyor. Lütfen birkaç saniye sonra tekrar deneyiniz."
+
+
+class InvalidClientAddress(DomainError):
+    code = "INVALID_CLIENT_ADDRESS"
+    message = "İsteğin geldiği adres okunamadı."
+
+
+class Refused(HTTPException):
+    """An HTTP-level refusal explained by a domain error (its code and Turkish message reach the client)."""
+
+    def __init__(self, status_code: int, error: DomainError, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code, error.code)
+        self.error = error
+        self.headers = headers or {}
+
+
+def may_upload(actor: Actor) -> bool:
+    """Only submitApplication (an APPLY session) and registerApplication (an AKS) take files."""
+    return actor.purpose is Purpose.APPLY or (actor.purpose is Purpose.STAFF and actor.role is Role.AKS)
+
+
+def client_address(host: str | None) -> str | None:
+    """The client's address as the rate limits count it: IPv6 clients by their /64 (one subscriber's
+    network). A forwarded address that is not an IP address is refused."""
+    if host is None:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise Refused(400, InvalidClientAddress()) from None
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network((address, 64), strict=False).network_address)
+    return str(address)
+
+
 def negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header, or None when none can be served."""
+    """The response media type for an Accept header, or None when none can be served. Clients that name no
+    GraphQL media type (no Accept, */*) get application/json, as the GraphQL-over-HTTP spec recommends."""
     if not accept or not accept.strip():
-        return GRAPHQL_RESPONSE
+        return JSON
     ranges = []
     for order, part in enumerate(accept.split(",")):
         media, *params = [piece.strip() for piece in part.split(";")]
@@ -56,14 +110,41 @@ def negotiate(accept: str | None) -> str | None:
     for negative_quality, _, media in sorted(ranges):
         if negative_quality >= 0:
             break
-        if media in (GRAPHQL_RESPONSE, "application/*", "*/*"):
+        if media in (GRAPHQL_RESPONSE, "application/*"):
             return GRAPHQL_RESPONSE
-        if media == JSON:
+        if media in (JSON, "*/*"):
             return JSON
     return None
 
 
 DRAIN_BYTES = 1024 * 1024
+# RFC 5987 / 6266: filename*=UTF-8'<language>'<percent-encoded name>
+EXTENDED_FILE_NAME = re.compile(rb";\s*filename\*\s*=\s*utf-8'[^']*'([^;\s]+)", re.IGNORECASE)
+PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _percent_decoded(name: str) -> str | None:
+    """A percent-encoded UTF-8 name decoded; None when it is not one."""
+    try:
+        return unquote(name, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def client_file_name(disposition: bytes, plain: str | None) -> str | None:
+    """The file name a client meant: `filename*` (RFC 5987) wins over `filename`, and a percent-encoded
+    `filename` (as RFC 7578 allows) is decoded."""
+    extended = EXTENDED_FILE_NAME.search(disposition)
+    if extended:
+        try:
+            decoded = _percent_decoded(extended.group(1).decode("ascii"))
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is not None:
+            return decoded
+    if plain and PERCENT_ESCAPE.search(plain):
+        return _percent_decoded(plain) or plain
+    return plain
 
 
 class _TrackedReceive:
@@ -89,7 +170,8 @@ class _TrackedReceive:
 
 
 class _LimitedMultiPartParser(MultiPartParser):
-    """Refuses a file part as soon as it passes the per-file limit, before the rest is read."""
+    """Refuses a file part as soon as it passes the per-file limit, before the rest is read, and a file
+    past the per-request count; decodes the file names clients percent-encode."""
 
     def __init__(self, *args, max_file_size: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -100,11 +182,27 @@ class _LimitedMultiPartParser(MultiPartParser):
         super().on_part_begin()
         self._file_size = 0
 
+    def on_headers_finished(self) -> None:
+        disposition = self._current_part.content_disposition or b""
+        if EXTENDED_FILE_NAME.search(disposition):  # a file part even without a plain `filename`
+            self._current_part.content_disposition = disposition + b'; filename=""'
+        try:
+            super().on_headers_finished()
+        except MultiPartException:
+            if self._current_files > self.max_files:
+                raise Refused(400, TooManyFiles(f"En fazla {self.max_files} dosya eklenebilir.",
+                                                field="files")) from None
+            raise
+        file = self._current_part.file
+        if file is not None:
+            file.filename = client_file_name(disposition, file.filename)
+
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._current_part.file is not None:
+        file = self._current_part.file
+        if file is not None:
             self._file_size += end - start
             if self._file_size > self.max_file_size:
-                raise HTTPException(413, FileTooLarge.message)
+                raise Refused(413, FileTooLarge.naming(display_name(file.filename), self.max_file_size))
         super().on_part_data(data, start, end)
 
 
@@ -114,6 +212,8 @@ class GraphQLView(GraphQL):
                          multipart_uploads_enabled=True, allow_queries_via_get=True)
         self.services = services
         settings = services.settings
+        self.uploads = asyncio.Semaphore(settings.max_concurrent_uploads)
+        view = self
 
         class Adapter(StarletteRequestAdapter):
             """Reads bodies with a cap, counted while streaming."""
@@ -133,6 +233,14 @@ class GraphQLView(GraphQL):
                 return b"".join([chunk async for chunk in self._stream(settings.max_body_bytes)])
 
             async def get_form_data(self) -> FormData:
+                # Decided before a byte of the body is read: who may upload, and whether there is room.
+                if not may_upload(self._request.state.actor):
+                    raise Refused(403, UploadNotAllowed())
+                if view.uploads.locked():
+                    raise Refused(503, UploadsBusy(),
+                                  headers={"Retry-After": str(settings.upload_retry_after_seconds)})
+                await view.uploads.acquire()
+                self._request.state.upload_slot = True
                 parser = _LimitedMultiPartParser(
                     self._request.headers, self._stream(settings.max_upload_bytes),
                     max_files=settings.max_files_per_request, max_fields=10,
@@ -157,7 +265,7 @@ class GraphQLView(GraphQL):
         except HTTPException as error:
             response = self.error_response(request, error)
             # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
-            if error.status_code == 413 and not await receive.drain(DRAIN_BYTES):
+            if not receive.ended and not await receive.drain(DRAIN_BYTES):
                 response.headers["Connection"] = "close"
         except Exception:  # e.g. the database is unreachable while reading the session
             correlation_id = uuid.uuid4().hex[:12]
@@ -169,6 +277,9 @@ class GraphQLView(GraphQL):
             form = getattr(request.state, "form", None)
             if form is not None:
                 await form.close()
+            if getattr(request.state, "upload_slot", False):
+                self.uploads.release()
+        response.headers["Cache-Control"] = "no-store"  # answers carry personal data
         await response(scope, receive, send)
 
     def error_response(self, request: Request, error: HTTPException) -> Response:
@@ -177,11 +288,13 @@ class GraphQLView(GraphQL):
         if status == 400 and "GET" in reason.upper() and "mutation" in reason.lower():
             status = 405
         code, message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[400])
-        if status == 413 and reason == FileTooLarge.message:
-            code, message = FileTooLarge.code, FileTooLarge.message
-        media = negotiate(request.headers.get("accept")) or JSON
+        extensions = {"code": code, "detail": reason[:200]}
         headers = {"Allow": "GET, POST"} if status == 405 else {}
-        body = {"errors": [{"message": message, "extensions": {"code": code, "detail": reason[:200]}}]}
+        if isinstance(error, Refused):
+            message, extensions = error.error.message, {"code": error.error.code}
+            headers.update(error.headers)
+        media = negotiate(request.headers.get("accept")) or JSON
+        body = {"errors": [{"message": message, "extensions": extensions}]}
         return Response(orjson.dumps(body), status_code=status, media_type=media, headers=headers)
 
     async def get_sub_response(self, request: Request) -> Response:
@@ -194,13 +307,14 @@ class GraphQLView(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         context = Context(request=request, services=self.services,
-                          client_ip=request.client.host if request.client else None)
+                          client_ip=client_address(request.client.host if request.client else None))
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and 10 < len(token.strip()) < 200:
             async with self.services.sessionmaker() as session, session.begin():
                 auth = await find_session(session, self.services.settings, token=token.strip())
             context.actor = Actor.of(auth)
+        request.state.actor = context.actor
         return context
 
     async def parse_http_body(self, request: StarletteRequestAdapter):
@@ -227,6 +341,8 @@ class GraphQLView(GraphQL):
         return orjson.dumps(data)
 
     async def process_result(self, request: Request, result: ExecutionResult):
+        if result.errors:  # a document that did not parse skips the schema's error handling
+            result.errors = [request_error(error) if error.path is None else error for error in result.errors]
         processed = process_result(result)
         # A request that never executed (syntax or validation error) has no `data` entry at all.
         if result.data is None and result.errors and all(error.path is None for error in result.errors):

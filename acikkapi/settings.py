@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     outbox_backoff_seconds: float = 5.0
 
-    graphiql: bool = True
+    # GraphiQL at /graphql for browsers; introspection is allowed where GraphiQL is, and for staff sessions.
+    graphiql: bool = False
     demo: bool = Field(default=False, description="Log every SMS so a developer can read the codes.")
 
     # --- Outbox delivery and retention (KVKK) ---
@@ -83,6 +84,13 @@ class Settings(BaseSettings):
     retention_session_days: int = 30
     retention_outbox_days: int = 30
     retention_file_grace_hours: int = 24
+
+    # --- HTTP edge (issue 11) ---
+    # Links in responses (downloads, reports) are absolute: the address citizens and staff reach us at.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Multipart requests being read and processed at once; more are refused with 503 and Retry-After.
+    max_concurrent_uploads: int = 8
+    upload_retry_after_seconds: int = 5
 
     @property
     def attachment_dir(self) -> Path:

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import os
 import re
+import socket
 import tempfile
 import uuid
 from pathlib import Path
@@ -180,8 +181,10 @@ async def world(request, server_url: str, template: str):
         await admin.close()
     runners, identity_url, sms_url = await start_simulators()
     db_url = database_url(server_url, name)
+    listener = socket.create_server(("127.0.0.1", 0))  # bound first, so links can name the server's address
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     settings = Settings(**{
-        "database_url": db_url, "identity_url": identity_url, "sms_url": sms_url,
+        "database_url": db_url, "identity_url": identity_url, "sms_url": sms_url, "public_base_url": base_url,
         "storage_dir": Path(tempfile.mkdtemp(prefix="acikkapi-files-")), "outbox_poll_seconds": 0.05,
         "outbox_backoff_seconds": 0.2, "http_timeout_seconds": 2, "otp_hourly_limit_per_identity": 50,
         "otp_hourly_limit_per_phone": 50, "otp_hourly_limit_per_client": 50,
@@ -190,12 +193,11 @@ async def world(request, server_url: str, template: str):
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
                             proxy_headers=True, forwarded_allow_ips="127.0.0.1", lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         assert not task.done(), task.exception()
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    world = World(f"http://127.0.0.1:{port}", identity_url, sms_url, db_url, settings)
+    world = World(base_url, identity_url, sms_url, db_url, settings)
     event.listen(Engine, "before_cursor_execute", world.statements)
     try:
         yield world

@@ -4,18 +4,20 @@ import logging
 import uuid
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, ValueNode, VariableDefinitionNode
 from strawberry.extensions import (
-    AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache,
+    AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.file_uploads import Upload
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from acikkapi.models import Purpose
 from acikkapi.schema.applications import ApplicationMutation, ApplicationQuery
-from acikkapi.schema.limits import depth_rule
+from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
+from acikkapi.services.attachments import InvalidUpload
 from acikkapi.services.errors import DomainError
 from acikkapi.settings import Settings
 
@@ -35,15 +37,73 @@ class DomainErrorsAndMasking(MaskErrors):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            return error
         if isinstance(original, DomainError):
             return GraphQLError(original.message, nodes=error.nodes, path=error.path,
                                 extensions={"code": original.code})
+        if error.path is None:  # the request itself was wrong and never ran: the client's mistake
+            return request_error(error)
+        if original is None:
+            return error
         correlation_id = uuid.uuid4().hex[:12]
         log.error("unexpected error %s at %s", correlation_id, error.path, exc_info=original)
         return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path,
                             extensions={"code": "INTERNAL_ERROR", "correlationId": correlation_id})
+
+
+class InvalidValue(DomainError):
+    code = "BAD_USER_INPUT"
+    message = "Sorgudaki bir değer beklenen türe uymuyor."
+
+
+def request_error(error: GraphQLError) -> GraphQLError:
+    """A syntax, validation or input-value error, given a stable code."""
+    if (error.extensions or {}).get("code"):
+        return error
+    node = error.nodes[0] if error.nodes else None
+    if isinstance(error, GraphQLSyntaxError):
+        code = "GRAPHQL_PARSE_FAILED"
+    elif isinstance(node, ValueNode) or (isinstance(node, VariableDefinitionNode) and error.original_error):
+        return value_error(error, node)  # a literal, or a variable's value (a rule about the variable has no cause)
+    else:
+        code = "GRAPHQL_VALIDATION_FAILED"
+    return GraphQLError(error.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        extensions={"code": code})
+
+
+def value_error(error: GraphQLError, node: VariableDefinitionNode | ValueNode) -> GraphQLError:
+    """A variable or literal that does not fit its type: the domain error its scalar raised, or BAD_USER_INPUT,
+    in Turkish; graphql-core's explanation (which names the path) goes to `detail`."""
+    cause = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    if not isinstance(cause, DomainError):
+        cause = (InvalidValue(f"“${node.variable.name.value}” değişkeninin değeri geçersiz.")
+                 if isinstance(node, VariableDefinitionNode) else InvalidValue())
+    return GraphQLError(cause.message, nodes=error.nodes, extensions={"code": cause.code, "detail": error.message})
+
+
+def checked_upload(value: object) -> object:
+    """An Upload must be a file part of a multipart request, never a string or an object in JSON."""
+    if not (hasattr(value, "file") and hasattr(value, "filename")):
+        raise InvalidUpload()
+    return value
+
+
+UploadScalar = strawberry.scalar(name="Upload", description="A file part of a multipart request.",
+                                 serialize=lambda value: value, parse_value=checked_upload)
+
+
+def introspection_allowed(context) -> bool:
+    """Schema introspection where GraphiQL is offered, and for staff (analysts work in GraphiQL)."""
+    return context.settings.graphiql or context.actor.purpose is Purpose.STAFF
+
+
+class IntrospectionPolicy(SchemaExtension):
+    def on_operation(self):
+        if not introspection_allowed(self.execution_context.context):
+            rules = self.execution_context.validation_rules
+            self.execution_context.validation_rules = (*rules, NoIntrospection)
+        yield
 
 
 class Schema(strawberry.Schema):
@@ -58,10 +118,12 @@ def build_schema(settings: Settings) -> Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=True,
-                                batching_config={"max_operations": settings.max_batch_operations}),
+                                batching_config={"max_operations": settings.max_batch_operations},
+                                scalar_map={Upload: UploadScalar}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
             lambda: AddValidationRules(rules),
+            IntrospectionPolicy,
             DomainErrorsAndMasking,
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),

@@ -35,6 +35,20 @@ class FileTooLarge(DomainError):
     code = "FILE_TOO_LARGE"
     message = "Dosya boyutu en fazla 10MB olmalıdır."
 
+    @classmethod
+    def naming(cls, name: str, max_bytes: int) -> "FileTooLarge":
+        return cls(f"“{name}” {max_bytes // (1024 * 1024)}MB sınırını aşıyor.", field="files")
+
+
+class InvalidUpload(DomainError):
+    code = "INVALID_UPLOAD"
+    message = "Dosyalar yalnızca çok parçalı (multipart/form-data) istekle yüklenebilir."
+
+
+class TooManyFiles(DomainError):
+    code = "TOO_MANY_FILES"
+    message = "Bir başvuruya eklenebilecek dosya sayısı aşıldı."
+
 
 @dataclass(frozen=True)
 class CheckedFile:
@@ -63,7 +77,7 @@ def check_file(source: BinaryIO, raw_name: str | None, max_bytes: int) -> Checke
     while chunk:
         size += len(chunk)
         if size > max_bytes:
-            raise FileTooLarge(f"“{name}” 10MB sınırını aşıyor.", field="files")
+            raise FileTooLarge.naming(name, max_bytes)
         digest.update(chunk)
         chunk = source.read(64 * 1024)
     kind = filetype.guess(head)

@@ -16,10 +16,12 @@ def _signature(secret: str, path: str, session_id: uuid.UUID, expires: int) -> s
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_path(secret: str, path: str, session_id: uuid.UUID, lifetime_seconds: int) -> str:
+def signed_path(secret: str, path: str, session_id: uuid.UUID, lifetime_seconds: int, *,
+                base_url: str) -> str:
+    """An absolute link to `path` under `base_url` (the public address); the signature covers the path only."""
     expires = int(time.time()) + lifetime_seconds
     query = urlencode({"s": str(session_id), "e": expires, "sig": _signature(secret, path, session_id, expires)})
-    return f"{path}?{query}"
+    return f"{base_url.rstrip('/')}{path}?{query}"
 
 
 def check_signed(secret: str, path: str, session: str, expires: str, signature: str) -> uuid.UUID | None:

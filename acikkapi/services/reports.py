@@ -1,5 +1,7 @@
-"""The printable Başvuru Raporu: a self-contained HTML page with a print button."""
+"""The printable Başvuru Raporu: a self-contained HTML page without scripts, and the policy it is served with."""
 
+import base64
+import hashlib
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -8,6 +10,12 @@ from acikkapi.models import Application, ApplicationStatus, PublicStatus
 from acikkapi.services.applications import residence_line
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
+STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+         "td,th{border:1px solid #999;padding:4px;text-align:left}@media print{.no-print{display:none}}")
+# Nothing but this one style block may run or load: no scripts, no frames, no forms, no outside resources.
+STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+REPORT_CSP = (f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
 
 
 def local_time(moment: datetime) -> str:
@@ -38,10 +46,9 @@ def application_report_html(a: Application) -> str:
     files = "".join(f"<li>{e(f.file_name)}</li>" for f in a.attachments) or "<li>Dosya yok</li>"
     return f"""<!doctype html>
 <html lang="tr"><head><meta charset="utf-8"><title>Başvuru Raporu {a.tracking_no}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #999;padding:4px;text-align:left}}@media print{{.no-print{{display:none}}}}</style>
+<style>{STYLE}</style>
 </head><body>
-<p class="no-print"><button onclick="window.print()">Yazdır</button> <button onclick="window.close()">Kapat</button></p>
+<p class="no-print">Raporu yazdırmak için tarayıcınızın Yazdır komutunu (Ctrl+P) kullanabilirsiniz.</p>
 <h1>Başvuru Raporu</h1>
 <h2>Başvuru Özeti</h2>
 <p><b>BAŞVURU NO:</b> {a.tracking_no} &nbsp; <b>Başvuru Durumu:</b> {e(citizen_status(a))}</p>

@@ -2,6 +2,7 @@
 generated names."""
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.applications.support import (
     DOCX_MIME, JPEG_MIME, PDF_MIME, PNG_MIME, XLSX_MIME, counts, docx_bytes, elf_bytes, exe_bytes, html_bytes,
     jpeg_bytes, pdf_bytes, png_bytes, stored_files, submit_files, submit_input, submit_multipart, xlsx_bytes,
 )
-from tests.helpers import AYSE, sign_in_to_apply
+from tests.helpers import AYSE, SUBMIT, sign_in_to_apply
 
 KEY = re.compile(r"[0-9a-f]{32}")
 
@@ -168,3 +169,43 @@ async def test_a_multipart_request_without_the_preflight_header_is_refused(world
                                       [("kroki.png", png_bytes(), PNG_MIME)], preflight=False)
     assert response.status_code == 400, response.text
     assert await counts(world) == before
+
+
+async def submit_with_disposition(world, token: str, phone: str, file_params: str, content: bytes) -> dict:
+    """A multipart submission whose one file part has exactly `file_params` in its Content-Disposition, the way
+    clients other than browsers write file names."""
+    boundary = "acikkapi-ad-siniri"
+    operations = {"query": SUBMIT, "variables": {"input": {**await submit_input(world, phone), "files": [None]}}}
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{json.dumps(operations)}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n"
+            f"{json.dumps({'0': ['variables.input.files.0']})}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; {file_params}\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    response = await world.http.post("/graphql", content=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "GraphQL-Preflight": "1",
+        "Authorization": f"Bearer {token}", "X-Forwarded-For": world.new_address()})
+    body = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    return body["data"]["submitApplication"]
+
+
+ENCODED_NAMES = [
+    ('filename="dilek%C3%A7e.pdf"', "dilekçe.pdf"),  # RFC 7578 §4.2
+    ("filename*=UTF-8''dilek%C3%A7e%20%C3%B6rne%C4%9Fi.pdf", "dilekçe örneği.pdf"),  # RFC 5987, no plain name
+    ("filename=\"dilekce.pdf\"; filename*=utf-8'tr'%C5%9Fikay%C3%A8t.pdf", "şikayèt.pdf"),  # the extended one wins
+    ('filename="..%2F..%2Fetc%2Fpasswd.pdf"', "passwd.pdf"),  # decoded, then stripped of its path
+    ('filename="y%FCzde-100%.pdf"', "y%FCzde-100%.pdf"),  # not UTF-8 once decoded: kept as sent
+]
+
+
+@pytest.mark.parametrize("case, params, shown", [(i, *e) for i, e in enumerate(ENCODED_NAMES)],
+                         ids=[e[1] for e in ENCODED_NAMES])
+async def test_a_percent_encoded_file_name_is_decoded(world, case, params, shown):
+    phone = f"53300002{80 + case}"
+    token = await sign_in_to_apply(world, AYSE, phone)
+    content = pdf_bytes(f"ad {case}")
+    result = await submit_with_disposition(world, token, phone, params, content)
+    assert result["__typename"] == "SubmitApplicationSuccess", result
+    [row] = await attachments_of(world, result["trackingNo"])
+    assert row["file_name"] == shown
+    assert_stored(world, row, content)

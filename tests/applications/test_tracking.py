@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from acikkapi.services.links import signed_path
 from tests.applications.support import (
-    PDF_MIME, PNG_MIME, pdf_bytes, png_bytes, submit_files, wait_for_tracking_sms,
+    PDF_MIME, PNG_MIME, pdf_bytes, png_bytes, submit_files, submit_input, submit_multipart, wait_for_tracking_sms,
 )
 from tests.documents import SIGN_OUT
 from tests.helpers import (
@@ -81,12 +81,12 @@ async def test_tracked_application_shows_the_application(world):
                                    "description": "Bahçe"}]
     [file] = view["files"]
     assert (file["fileName"], file["contentType"], file["size"]) == ("dilekçe.pdf", PDF_MIME, len(content))
-    assert file["downloadUrl"].startswith(f"/files/{file['id']}?")
+    assert file["downloadUrl"].startswith(f"{world.base_url}/files/{file['id']}?")
     [event] = view["history"]
     assert event["position"] == 1
     assert (event["status"], event["statusLabel"]) == ("HAVUZDA", "Başvuru Açık Kapı Birim Havuzunda")
     assert event["at"]
-    assert view["reportUrl"].startswith(f"/reports/applications/{tracking_no}?")
+    assert view["reportUrl"].startswith(f"{world.base_url}/reports/applications/{tracking_no}?")
 
 
 async def test_the_report_page_is_html_with_the_tracking_number(world):
@@ -178,7 +178,7 @@ async def test_links_do_not_work_for_another_citizens_session(world):
     # even a correctly signed link for Zeynep's session does not open Ayşe's file or report
     settings = world.settings
     for path in (urlsplit(ayse_file).path, urlsplit(ayse_report).path):
-        forged = signed_path(settings.secret_key, path, uuid.UUID(zeynep_session), 60)
+        forged = signed_path(settings.secret_key, path, uuid.UUID(zeynep_session), 60, base_url=world.base_url)
         response = await world.http.get(forged)
         assert response.status_code == 404, (path, response.text)
         assert "ayse.png" not in response.text and ayse["subject"] not in response.text
@@ -221,12 +221,13 @@ async def test_links_do_not_work_after_tampering(world):
     # a correctly signed link past its expiry
     session_id = uuid.UUID(query_of(file_url)["s"])
     for path in (urlsplit(file_url).path, urlsplit(report_url).path):
-        expired = signed_path(world.settings.secret_key, path, session_id, -5)
+        expired = signed_path(world.settings.secret_key, path, session_id, -5, base_url=world.base_url)
         assert await status(world, expired) == 404, expired
-        fresh = signed_path(world.settings.secret_key, path, session_id, 60)
+        fresh = signed_path(world.settings.secret_key, path, session_id, 60, base_url=world.base_url)
         assert await status(world, fresh) == 200, fresh
     # a link signed with another key
-    assert await status(world, signed_path("baska-anahtar", urlsplit(file_url).path, session_id, 60)) == 404
+    assert await status(world, signed_path("baska-anahtar", urlsplit(file_url).path, session_id, 60,
+                                           base_url=world.base_url)) == 404
 
 
 async def test_a_download_link_stops_working_after_its_session_is_revoked(world):
@@ -262,7 +263,12 @@ async def test_nothing_can_be_changed_with_a_tracking_token(world):
     tracking_no = await apply_with_files(world, AYSE, phone, [])
     token = await sign_in_to_track(world, tracking_no, AYSE, phone)
     applications_before = await world.sql("SELECT count(*) AS n FROM application")
-    result = await submit_files(world, token, phone, [("kroki.png", png_bytes(), PNG_MIME)])
+    # a tracking session may not send files at all: refused before the body is read
+    response = await submit_multipart(world, token, await submit_input(world, phone),
+                                      [("kroki.png", png_bytes(), PNG_MIME)])
+    assert response.status_code == 403, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "UPLOAD_NOT_ALLOWED"
+    result = await submit_files(world, token, phone, [])
     assert result["__typename"] == "PermissionDenied", result
     assert await world.sql("SELECT count(*) AS n FROM application") == applications_before
     profile = await world.gql_raw(PROFILE, token=token)

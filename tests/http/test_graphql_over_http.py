@@ -2,13 +2,18 @@
 codes, cheap refusal of abusive requests, clean error bodies, the multipart CSRF guard and streaming upload limits."""
 
 import json
+import logging
 import struct
 import zlib
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
-from tests.helpers import SUBMIT
+from acikkapi.schema.limits import INTROSPECTION_DEPTH
+from tests.helpers import AYSE, SUBMIT, first_category, sign_in_to_apply
+
+SETTINGS = {"graphiql": True}  # where GraphiQL is offered, anyone may introspect
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -27,7 +32,10 @@ async def send(world, body: bytes | str, *, content_type: str | None = JSON, acc
         all_headers["Content-Type"] = content_type
     if accept is not None:
         all_headers["Accept"] = accept
-    return await world.http.post("/graphql", content=body, headers=all_headers)
+    request = world.http.build_request("POST", "/graphql", content=body, headers=all_headers)
+    if accept is None:
+        del request.headers["Accept"]  # httpx would send */*
+    return await world.http.send(request)
 
 
 async def query(world, document: str, *, accept: str | None = GRAPHQL_RESPONSE, **request) -> httpx.Response:
@@ -76,20 +84,26 @@ def png_1x1() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
-def submit_operations() -> str:
-    application = {"sameAsResidence": True, "phone": "5320000099", "subject": "Okul bahçesinin aydınlatılması talebi.",
-                   "categories": [{"categoryId": 1, "subcategoryId": 1}], "files": [None]}
+def submit_operations(category: tuple[int, int] = (1, 1), phone: str = "5320000099") -> str:
+    application = {"sameAsResidence": True, "phone": phone, "subject": "Okul bahçesinin aydınlatılması talebi.",
+                   "categories": [{"categoryId": category[0], "subcategoryId": category[1]}], "files": [None]}
     return json.dumps({"query": SUBMIT, "variables": {"input": application}})
 
 
 FILE_MAP = json.dumps({"0": ["variables.input.files.0"]})
 
 
-async def post_multipart(world, *, headers: dict | None = None) -> httpx.Response:
+async def post_multipart(world, *, phone: str = "5320000099", headers: dict | None = None) -> httpx.Response:
+    operations = submit_operations(await first_category(world), phone)
     return await world.http.post(
-        "/graphql", data={"operations": submit_operations(), "map": FILE_MAP},
+        "/graphql", data={"operations": operations, "map": FILE_MAP},
         files={"0": ("dilekce.png", png_1x1(), "image/png")},
         headers={"X-Forwarded-For": world.new_address(), "Accept": GRAPHQL_RESPONSE, **(headers or {})})
+
+
+async def apply_session(world, phone: str) -> dict:
+    """The Authorization header of a fresh APPLY session, the one kind of citizen session that may upload."""
+    return {"Authorization": f"Bearer {await sign_in_to_apply(world, AYSE, phone)}"}
 
 
 def deep_introspection(levels: int) -> str:
@@ -113,11 +127,19 @@ class TestContentNegotiation:
         assert media_type(response) == GRAPHQL_RESPONSE
         assert response.json() == {"data": {"__typename": "Query"}}
 
-    async def test_a_post_without_accept_gets_graphql_response_json(self, world):
+    async def test_a_post_without_accept_gets_application_json(self, world):
         response = await query(world, "{ __typename }", accept=None)
+        assert "accept" not in response.request.headers
         assert response.status_code == 200
-        assert media_type(response) == GRAPHQL_RESPONSE
+        assert media_type(response) == JSON
         assert response.json() == {"data": {"__typename": "Query"}}
+
+    async def test_a_request_error_without_accept_is_200_without_data(self, world):
+        response = await query(world, "{ __typename", accept=None)
+        assert response.status_code == 200
+        assert media_type(response) == JSON
+        body = response.json()
+        assert "data" not in body and body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED", body
 
     async def test_a_post_accepting_application_json_gets_application_json(self, world):
         response = await query(world, "{ __typename }", accept=JSON)
@@ -125,11 +147,16 @@ class TestContentNegotiation:
         assert media_type(response) == JSON
         assert response.json() == {"data": {"__typename": "Query"}}
 
-    async def test_a_post_accepting_anything_gets_graphql_response_json(self, world):
+    async def test_a_post_accepting_anything_gets_application_json(self, world):
         response = await query(world, "{ __typename }", accept="*/*")
         assert response.status_code == 200
-        assert media_type(response) == GRAPHQL_RESPONSE
+        assert media_type(response) == JSON
         assert response.json() == {"data": {"__typename": "Query"}}
+
+    async def test_naming_graphql_response_json_beside_anything_gets_it(self, world):
+        response = await query(world, "{ __typename }", accept=f"{GRAPHQL_RESPONSE}, */*;q=0.8")
+        assert response.status_code == 200
+        assert media_type(response) == GRAPHQL_RESPONSE
 
     async def test_the_preferred_quality_wins(self, world):
         response = await query(world, "{ __typename }", accept=f"{GRAPHQL_RESPONSE};q=0.5, {JSON}")
@@ -224,18 +251,47 @@ class TestRequestErrorsAndStatusCodes:
 
 class TestAbuseLimits:
     async def test_a_query_deeper_than_the_limit_is_refused(self, world):
-        document = deep_introspection(world.settings.max_query_depth + 5)
+        levels = world.settings.max_query_depth + 1
+        document = "{ " + "provinces { districts { " * (levels // 2 + 1) + "id" + " } }" * (levels // 2 + 1) + " }"
         response = await query(world, document)
+        assert response.status_code == 400
+        assert "data" not in response.json()
+        assert any(error["extensions"]["code"] == "QUERY_TOO_DEEP" for error in response.json()["errors"])
+
+    async def test_an_introspection_deeper_than_the_standard_query_is_refused(self, world):
+        response = await query(world, deep_introspection(INTROSPECTION_DEPTH))
         assert_not_executed(response, "derinliği")
         assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"
+
+    async def test_a_hostile_nesting_of_introspection_fields_is_refused(self, world):
+        inner = "name"
+        for _ in range(INTROSPECTION_DEPTH // 2):
+            inner = f"fields {{ type {{ {inner} }} }}"
+        response = await query(world, f"{{ __schema {{ types {{ {inner} }} }} }}")
+        assert response.status_code == 400
+        body = response.json()
+        assert "data" not in body
+        assert any(error["extensions"]["code"] == "QUERY_TOO_DEEP" for error in body["errors"]), body
+
+    async def test_the_standard_introspection_query_runs(self, world):
+        response = await query(world, get_introspection_query(descriptions=True))
+        assert response.status_code == 200, response.text[:500]
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        names = {t["name"] for t in body["data"]["__schema"]["types"]}
+        assert {"Query", "Mutation", "SubmitApplicationInput", "Upload"} <= names
 
     async def test_a_query_within_the_depth_limit_runs(self, world):
         response = await query(world, "{ serviceCategories { id subcategories { id } } }")
         assert response.status_code == 200 and "errors" not in response.json(), response.text[:500]
 
-    async def test_more_aliases_than_the_limit_are_refused(self, world):
+    async def test_more_aliases_than_the_limit_are_refused_in_turkish_with_a_code(self, world):
         document = aliases(world.settings.max_aliases + 5, "__typename")
-        assert_not_executed(await query(world, document), "alias")
+        response = await query(world, document)
+        assert_not_executed(response, "takma ad (alias)")
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "TOO_MANY_ALIASES"
+        assert f"en fazla {world.settings.max_aliases}" in error["message"]
 
     async def test_aliased_database_fields_past_the_limit_run_no_sql(self, world):
         with world.statements as statements:
@@ -317,7 +373,7 @@ class TestNoInternalsLeak:
 
     async def test_a_broken_multipart_with_preflight_carries_no_trace(self, world):
         response = await send(world, "--x\r\nnot a part", content_type="multipart/form-data; boundary=x",
-                              headers={"GraphQL-Preflight": "1"})
+                              headers={"GraphQL-Preflight": "1", **await apply_session(world, "5320000501")})
         assert_refused(response, 400, code="BAD_REQUEST")
 
 
@@ -329,15 +385,14 @@ class TestMultipartPreflight:
         assert_refused(response, 400, code="BAD_REQUEST")
 
     async def test_a_multipart_post_with_a_preflight_header_is_parsed_and_executed(self, world):
-        response = await post_multipart(world, headers={"GraphQL-Preflight": "1"})
+        response = await post_multipart(world, phone="5320000502", headers={
+            "GraphQL-Preflight": "1", **await apply_session(world, "5320000502")})
         assert response.status_code == 200, response.text[:500]
         assert media_type(response) == GRAPHQL_RESPONSE
         body = response.json()
         assert "errors" not in body, body
         payload = body["data"]["submitApplication"]
-        assert payload["__typename"] == "Unauthenticated"
-        assert payload["code"] == "UNAUTHENTICATED"
-        assert TURKISH_LETTERS & set(payload["message"]), payload
+        assert payload["__typename"] == "SubmitApplicationSuccess", payload
 
 
 # --- 5. an oversized upload is refused while it streams ------------------------------------------------------------
@@ -351,7 +406,7 @@ class TestStreamingUploadLimit:
         head = (
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{submit_operations()}\r\n"
             f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{FILE_MAP}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"buyuk.png\"\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"b%C3%BCy%C3%BCk.png\"\r\n"
             f"Content-Type: image/png\r\n\r\n").encode() + png_1x1()
         tail = f"\r\n--{boundary}--\r\n".encode()
         total = len(head) + (file_chunks + extra_chunks) * len(chunk) + len(tail)
@@ -363,15 +418,106 @@ class TestStreamingUploadLimit:
                 sent += len(piece)
                 yield piece
 
+        signed_in = await apply_session(world, "5320000503")
         try:
             response = await world.http.post(
                 "/graphql", content=body(),
                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": GRAPHQL_RESPONSE,
-                         "GraphQL-Preflight": "1", "X-Forwarded-For": world.new_address()})
+                         "GraphQL-Preflight": "1", "X-Forwarded-For": world.new_address(), **signed_in})
         except (httpx.WriteError, httpx.ReadError, httpx.RemoteProtocolError):
             response = None  # the server hung up mid-upload: also a refusal, as long as it came early
         if response is not None:
             assert_refused(response, 413, code="FILE_TOO_LARGE")
-            assert TURKISH_LETTERS & set(response.json()["errors"][0]["message"])
+            assert response.json()["errors"][0]["message"] == "“büyük.png” 10MB sınırını aşıyor."
         assert sent < total, f"the whole {total}-byte body was read ({sent} bytes sent) although the file " \
                              f"passed {world.settings.max_file_bytes} bytes after the first {len(head)}"
+
+
+# --- 6. a client's own mistake is a client error with a stable code, never "unexpected" ---------------------------
+
+TRACKING_CODE = """
+mutation($input: RequestTrackingCodeInput!) {
+  requestTrackingCode(input: $input) { __typename }
+}"""
+
+
+@pytest.fixture
+def error_log(caplog):
+    """Records of the server's error loggers (the server runs in this process)."""
+    caplog.set_level(logging.ERROR, logger="acikkapi")
+    return lambda: [record for record in caplog.records
+                    if record.name.startswith("acikkapi") and record.levelno >= logging.ERROR]
+
+
+class TestClientMistakes:
+    @pytest.mark.parametrize("tracking_no", ["bir", 2**31, 2**40, 1.5])
+    async def test_a_tracking_number_of_the_wrong_type_is_a_400_bad_user_input(self, world, error_log,
+                                                                                 tracking_no):
+        variables = {"input": {"trackingNo": tracking_no, "tcKimlikNo": AYSE["tckn"]}}
+        response = await query(world, TRACKING_CODE, variables=variables)
+        body = assert_refused(response, 400, code="BAD_USER_INPUT")
+        [error] = body["errors"]
+        assert error["message"] == "“$input” değişkeninin değeri geçersiz.", error
+        assert "trackingNo" in error["extensions"]["detail"]
+        assert error_log() == []
+
+    async def test_with_application_json_it_is_200_without_data(self, world, error_log):
+        variables = {"input": {"trackingNo": "bir", "tcKimlikNo": AYSE["tckn"]}}
+        response = await query(world, TRACKING_CODE, variables=variables, accept=JSON)
+        body = assert_refused(response, 200, code="BAD_USER_INPUT", media=JSON)
+        assert body["errors"][0]["message"] == "“$input” değişkeninin değeri geçersiz."
+        assert error_log() == []
+
+    async def test_an_int_literal_over_32_bits_is_a_400_bad_user_input(self, world, error_log):
+        document = 'mutation { requestTrackingCode(input: {trackingNo: 99999999999, tcKimlikNo: "1"}) { __typename } }'
+        body = assert_refused(await query(world, document), 400, code="BAD_USER_INPUT")
+        assert "99999999999" in body["errors"][0]["extensions"]["detail"]
+        assert error_log() == []
+
+    @pytest.mark.parametrize("files", [["not-a-file"], [{"name": "x.pdf"}], [1]])
+    async def test_a_file_in_a_json_request_is_a_400_invalid_upload_even_anonymously(self, world, error_log, files):
+        variables = {"input": {"sameAsResidence": True, "phone": "5320000099", "subject": "Konu",
+                               "categories": [{"categoryId": 1, "subcategoryId": 1}], "files": files}}
+        body = assert_refused(await query(world, SUBMIT, variables=variables), 400, code="INVALID_UPLOAD")
+        assert "multipart" in body["errors"][0]["message"]
+        assert error_log() == []
+
+    async def test_a_file_in_a_json_request_of_a_signed_in_applicant_is_refused_the_same(self, world, error_log):
+        token = await sign_in_to_apply(world, AYSE, "5320000504")
+        variables = {"input": {"sameAsResidence": True, "phone": "5320000504", "subject": "Konu",
+                               "categories": [{"categoryId": 1, "subcategoryId": 1}], "files": ["not-a-file"]}}
+        response = await send(world, json.dumps({"query": SUBMIT, "variables": variables}),
+                              headers={"Authorization": f"Bearer {token}"})
+        assert_refused(response, 400, code="INVALID_UPLOAD")
+        assert error_log() == []
+
+    @pytest.mark.parametrize("document, code", [
+        ("{ __typename", "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+    ])
+    async def test_every_request_error_has_a_code(self, world, document, code):
+        assert_refused(await query(world, document), 400, code=code)
+
+
+# --- 7. introspection where GraphiQL is offered ---------------------------------------------------------------------
+
+class TestGraphiQL:
+    async def test_the_graphiql_page_is_served_to_a_browser(self, world):
+        response = await world.http.get("/graphql", headers={"Accept": "text/html"})
+        assert response.status_code == 200
+        assert media_type(response) == "text/html"
+        assert "graphiql" in response.text.lower()
+
+
+# --- 8. /graphql answers are never cached ----------------------------------------------------------------------------
+
+class TestNoStore:
+    @pytest.mark.parametrize("document", ["{ __typename }", "{ __typename", "{ applicantProfile { tcKimlikNo } }"])
+    async def test_every_graphql_answer_says_no_store(self, world, document):
+        response = await query(world, document)
+        assert response.headers["cache-control"] == "no-store"
+
+    async def test_a_refused_request_says_no_store(self, world):
+        response = await send(world, "{}", content_type="text/plain")
+        assert response.status_code == 415
+        assert response.headers["cache-control"] == "no-store"
