@@ -7,6 +7,7 @@ from acikkapi.permissions.actor import require_staff
 from acikkapi.schema.context import Context
 from acikkapi.services import otp, sessions, signin
 from acikkapi.services.errors import Unauthenticated, ValidationFailed
+from acikkapi.services.identity import IdentityMismatch
 from acikkapi.services.tckn import mask_phone
 
 
@@ -23,9 +24,19 @@ def phone_hint(challenge: OtpChallenge) -> str | None:
 
 
 async def request_apply_code(context: Context, **fields) -> OtpChallenge:
+    """The identity service is asked with no connection and no lock held: a slow answer delays only this
+    request. The limits are checked before (to refuse early) and again in the short write after."""
+    request = signin.check_apply_request(client_ip=context.client_ip, **fields)
+    async with context.reading() as session:
+        await signin.check_apply_limits(session, context.settings, request)
+    try:
+        person = await signin.verify_applicant(context.services.identity, request)
+    except IdentityMismatch:
+        async with context.mutation() as session:
+            await signin.record_mismatch(session, request)
+        raise
     async with context.mutation() as session:
-        return await signin.request_apply_code(session, context.settings, context.services.identity,
-                                               client_ip=context.client_ip, **fields)
+        return await signin.send_apply_code(session, context.settings, request, person)
 
 
 async def request_tracking_code(context: Context, *, tracking_no: int, tckn: str) -> OtpChallenge:
