@@ -4,11 +4,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from acikkapi.models import Application, Channel, District, Place, Province, Purpose
+from acikkapi.models import Application, Channel, District, LookupPurpose, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register, visible_applications
 from acikkapi.schema.context import Context
-from acikkapi.services import applications, sessions
+from acikkapi.services import applications, sessions, staff_lookups
 from acikkapi.services.applications import ApplicationDraft
 from acikkapi.services.errors import Unauthenticated, ValidationFailed
 from acikkapi.services.identity import Person
@@ -53,13 +53,21 @@ async def tracked_application(context: Context) -> Application:
 async def register_application(context: Context, *, tckn: str, arrival_date: date,
                                draft: ApplicationDraft) -> Application:
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
-    The identity and residence come from the identity service by number, never typed by hand."""
+    The identity and residence come from the identity service by number, never typed by hand; the lookup is
+    recorded and rate-limited. The phone is the officer's entry: the citizen is at the desk or wrote it down."""
     actor = context.actor
     ensure_can_register(actor)
     tckn = check_tckn(tckn)
     if arrival_date > datetime.now(ISTANBUL).date():
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
-    person = await context.services.identity.lookup(tckn)
+    async with context.mutation() as session:
+        lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
+                                                     purpose=LookupPurpose.REGISTER_APPLICATION)
+    outcome, person = await staff_lookups.look_up_applicant(
+        context.services.identity, tckn, province_id=actor.province_id, same_as_residence=draft.same_as_residence)
+    async with context.mutation() as session:
+        await staff_lookups.finish_lookup(session, lookup_id, outcome)
+    person = staff_lookups.found_person(outcome, person)
     async with context.mutation() as session:
         return await applications.submit_application(
             session, context.settings, context.services.storage, person=person, draft=draft,

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from acikkapi.services import attachments, identity, otp
+from acikkapi.services import attachments, identity, otp, staff_lookups
 from acikkapi.services.errors import (
     DomainError, NotFound, PermissionDenied, RateLimited, ServiceUnavailable, Unauthenticated, ValidationFailed,
 )
@@ -73,6 +73,8 @@ _BY_DOMAIN: list[tuple[type[DomainError], type]] = [
     (identity.IdentityMismatch, IdentityMismatchError),
     (identity.IdentityNotFound, IdentityMismatchError),
     (ServiceUnavailable, ServiceUnavailableError),
+    (staff_lookups.IdentityLookupRefused, IdentityMismatchError),
+    (staff_lookups.TooManyIdentityLookups, RateLimitError),
 ]
 
 
