@@ -8,7 +8,7 @@ from acikkapi.models import Application, Channel, District, LookupPurpose, Place
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register, visible_applications
 from acikkapi.schema.context import Context
-from acikkapi.services import applications, sessions, staff_lookups
+from acikkapi.services import applications, sessions, signin, staff_lookups
 from acikkapi.services.applications import ApplicationDraft
 from acikkapi.services.errors import Unauthenticated, ValidationFailed
 from acikkapi.services.identity import Person
@@ -34,6 +34,7 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
 
 async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
     auth = require_purpose(context.actor, Purpose.APPLY)
+    draft.phone = signin.verified_phone(auth, draft.phone)
     async with context.mutation() as session:
         # One verified code, one application: claim the session first; a concurrent submit waits on the
         # row and then finds it used. A failed submit rolls the claim back, so the citizen can correct it.

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from acikkapi.services import attachments, identity, otp, staff_lookups
+from acikkapi.services import attachments, identity, otp, signin, staff_lookups
 from acikkapi.services.errors import (
     DomainError, NotFound, PermissionDenied, RateLimited, ServiceUnavailable, Unauthenticated, ValidationFailed,
 )
@@ -73,6 +73,7 @@ _BY_DOMAIN: list[tuple[type[DomainError], type]] = [
     (identity.IdentityMismatch, IdentityMismatchError),
     (identity.IdentityNotFound, IdentityMismatchError),
     (ServiceUnavailable, ServiceUnavailableError),
+    (signin.PhoneNotVerified, ValidationError),
     (staff_lookups.IdentityLookupRefused, IdentityMismatchError),
     (staff_lookups.TooManyIdentityLookups, RateLimitError),
 ]

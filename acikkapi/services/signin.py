@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acikkapi.models import Application, OtpChallenge, Purpose, Role, User
+from acikkapi.models import Application, AuthSession, OtpChallenge, Purpose, Role, User
 from acikkapi.services.errors import ValidationFailed
 from acikkapi.services.identity import IdentityService, Person
 from acikkapi.services.otp import Sender, check_send_limits, record_failed_match, send_challenge
@@ -99,3 +99,17 @@ async def request_staff_code(session: AsyncSession, settings: Settings, *, tckn:
     return await send_challenge(session, settings, purpose=Purpose.STAFF, sender=sender,
                                 deliverable=user_id is not None, user_id=user_id)
 
+
+class PhoneNotVerified(ValidationFailed):
+    code = "PHONE_NOT_VERIFIED"
+    message = ("Cep telefonu, onay kodunun gönderildiği numara olmalıdır. Başka bir numara kullanmak için "
+               "lütfen o numarayla yeniden giriş yapınız.")
+
+
+def verified_phone(auth: AuthSession, phone: str) -> str:
+    """The phone of an application the citizen submits: the one the sign-in code went to, since every later
+    tracking code goes there."""
+    phone = check_phone(phone)
+    if phone != auth.phone:
+        raise PhoneNotVerified(field="phone")
+    return phone
