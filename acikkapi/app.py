@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        engine = make_engine(resolve_database_url(settings), settings.db_pool_size)
+        engine = make_engine(resolve_database_url(settings), settings.db_pool_size, settings)
         http = client_session(settings.http_timeout_seconds)
         sessionmaker = make_sessionmaker(engine)
         dispatcher = OutboxDispatcher(
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             send_timeout_seconds=settings.outbox_send_timeout_seconds)
         services = Services(
             settings=settings, sessionmaker=sessionmaker,
-            identity=identity or HttpIdentityService(settings.identity_url, http),
+            identity=identity or HttpIdentityService.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)

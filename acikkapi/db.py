@@ -44,8 +44,23 @@ def to_asyncpg_url(url: str) -> str:
     raise ValueError("ACIKKAPI_DATABASE_URL must be a postgresql:// URL")
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+def make_engine(url: str, pool_size: int = 10, settings: Settings | None = None) -> AsyncEngine:
+    """The server's engine gets `settings`: a bounded wait for a pooled connection, and on every connection a
+    statement timeout and an idle-in-transaction timeout. Without it (migrations, seeding) statements may run
+    as long as they need. Bound parameters (T.C. numbers, names) never appear in errors or logs."""
+    connect_args = {}
+    if settings:
+        connect_args["server_settings"] = {
+            "statement_timeout": _milliseconds(settings.db_statement_timeout_seconds),
+            "idle_in_transaction_session_timeout": _milliseconds(settings.db_idle_in_transaction_timeout_seconds),
+        }
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True,
+        pool_timeout=settings.db_pool_timeout_seconds if settings else 30.0, connect_args=connect_args)
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(round(seconds * 1000))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -92,6 +92,21 @@ class Settings(BaseSettings):
     max_concurrent_uploads: int = 8
     upload_retry_after_seconds: int = 5
 
+    # --- Sign-in hardening and outside-service limits (issue 11) ---
+    # Database: wait at most this long for a pooled connection; the server cancels a statement that runs
+    # longer, and ends a session left idle inside a transaction.
+    db_pool_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 10.0
+    db_idle_in_transaction_timeout_seconds: float = 30.0
+    # Circuit breaker of each outside service: open after this many failures in a row, try again after a pause.
+    circuit_failures_to_open: int = 5
+    circuit_open_seconds: float = 30.0
+    # Code requests per hour from one client address that matched nothing (identity mismatches, codes that
+    # were not sent). Staff and tracking requests all count: their answer may not tell whether they matched.
+    otp_hourly_failures_per_client: int = 10
+    # Identity lookups by number per staff member per hour (registerApplication).
+    staff_identity_lookups_per_hour: int = 30
+
     @property
     def attachment_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"

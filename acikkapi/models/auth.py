@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +37,8 @@ class OtpChallenge(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
     identity: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # dropped once used: SQL NULL
+    # The Başvuru Takip No a tracking request named, matched or not: its requests are counted together.
+    tracking_no: Mapped[int | None] = mapped_column(BigInteger)
     # False when the request matched nothing: it answers like any other and never verifies.
     deliverable: Mapped[bool] = mapped_column(default=True)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -4,14 +4,14 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from acikkapi.models import Application, Channel, District, Place, Province, Purpose
+from acikkapi.models import Application, Channel, District, LookupPurpose, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register, visible_applications
 from acikkapi.schema.context import Context
-from acikkapi.services import applications, sessions
+from acikkapi.services import applications, sessions, signin, staff_lookups
 from acikkapi.services.applications import ApplicationDraft
-from acikkapi.services.errors import PermissionDenied, ServiceUnavailable, Unauthenticated, ValidationFailed, raises
-from acikkapi.services.identity import IdentityNotFound, Person
+from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
+from acikkapi.services.identity import Person
 from acikkapi.services.reports import ISTANBUL
 from acikkapi.services.tckn import check_tckn
 
@@ -34,9 +34,10 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
     return person, auth.phone, tuple(records) if records else None
 
 
-@raises(Unauthenticated, PermissionDenied, *applications.submit_application.raises)
+@raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.submit_application.raises)
 async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
     auth = require_purpose(context.actor, Purpose.APPLY)
+    draft.phone = signin.verified_phone(auth, draft.phone)
     async with context.mutation() as session:
         # One verified code, one application: lock the session first. A repeated or concurrent submit (a
         # double click) waits on the row, then answers with the application already made. A failed submit
@@ -57,12 +58,13 @@ async def tracked_application(context: Context) -> Application:
         return await applications.load_application(session, visible_applications(context.actor))
 
 
-@raises(Unauthenticated, PermissionDenied, IdentityNotFound, ServiceUnavailable,
-        *applications.submit_application.raises)
+@raises(Unauthenticated, PermissionDenied, ValidationFailed, *staff_lookups.start_lookup.raises,
+        *staff_lookups.found_person.raises, *applications.submit_application.raises)
 async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
                                idempotency_key: str | None = None) -> Application:
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
-    The identity and residence come from the identity service by number, never typed by hand.
+    The identity and residence come from the identity service by number, never typed by hand; the lookup is
+    recorded and rate-limited. The phone is the officer's entry: the citizen is at the desk or wrote it down.
     A repeated request with the same `idempotency_key` answers with the application it made."""
     actor = context.actor
     ensure_can_register(actor)
@@ -76,7 +78,14 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
             return made
     if arrival_date > datetime.now(ISTANBUL).date():
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
-    person = await context.services.identity.lookup(tckn)
+    async with context.mutation() as session:
+        lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
+                                                     purpose=LookupPurpose.REGISTER_APPLICATION)
+    outcome, person = await staff_lookups.look_up_applicant(
+        context.services.identity, tckn, province_id=actor.province_id, same_as_residence=draft.same_as_residence)
+    async with context.mutation() as session:
+        await staff_lookups.finish_lookup(session, lookup_id, outcome)
+    person = staff_lookups.found_person(outcome, person)
     async with context.mutation() as session:
         return await applications.submit_application(
             session, context.settings, context.services.storage, person=person, draft=draft,

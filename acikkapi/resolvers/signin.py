@@ -6,6 +6,7 @@ from acikkapi.models import OtpChallenge, Purpose
 from acikkapi.schema.context import Context
 from acikkapi.services import otp, sessions, signin
 from acikkapi.services.errors import Unauthenticated, ValidationFailed, raises
+from acikkapi.services.identity import IdentityMismatch
 from acikkapi.services.tckn import mask_phone
 
 
@@ -21,11 +22,22 @@ def phone_hint(challenge: OtpChallenge) -> str | None:
     return None if challenge.purpose is Purpose.TRACK else mask_phone(challenge.phone)
 
 
-@raises(*signin.request_apply_code.raises)
+@raises(*signin.check_apply_request.raises, *signin.check_apply_limits.raises,
+        *signin.verify_applicant.raises, *signin.send_apply_code.raises)
 async def request_apply_code(context: Context, **fields) -> OtpChallenge:
+    """The identity service is asked with no connection and no lock held: a slow answer delays only this
+    request. The limits are checked before (to refuse early) and again in the short write after."""
+    request = signin.check_apply_request(client_ip=context.client_ip, **fields)
+    async with context.reading() as session:
+        await signin.check_apply_limits(session, context.settings, request)
+    try:
+        person = await signin.verify_applicant(context.services.identity, request)
+    except IdentityMismatch:
+        async with context.mutation() as session:
+            await signin.record_mismatch(session, request)
+        raise
     async with context.mutation() as session:
-        return await signin.request_apply_code(session, context.settings, context.services.identity,
-                                               client_ip=context.client_ip, **fields)
+        return await signin.send_apply_code(session, context.settings, request, person)
 
 
 @raises(*signin.request_tracking_code.raises)

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+
 import strawberry
 from strawberry.types import Info
 

@@ -12,7 +12,9 @@ from typing import Protocol
 
 import aiohttp
 
+from acikkapi.services.circuit import CircuitBreaker
 from acikkapi.services.errors import DomainError, ServiceUnavailable
+from acikkapi.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,14 @@ class IdentityService(Protocol):
 
 
 class HttpIdentityService:
-    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(self, base_url: str, http: aiohttp.ClientSession, breaker: CircuitBreaker | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http
+        self.breaker = breaker or CircuitBreaker("identity")
+
+    @classmethod
+    def of(cls, settings: Settings, http: aiohttp.ClientSession) -> "HttpIdentityService":
+        return cls(settings.identity_url, http, CircuitBreaker.of("identity", settings))
 
     async def verify(self, *, tckn: str, first_name: str, last_name: str, mother_initials: str) -> Person:
         body = await self._post("/kimlik/dogrula", {"tckn": tckn, "ad": first_name, "soyad": last_name,
@@ -91,15 +98,16 @@ class HttpIdentityService:
         return self._person(body)
 
     async def _post(self, path: str, payload: dict) -> dict:
-        try:
-            async with self.http.post(f"{self.base_url}{path}", json=payload) as response:
-                if response.status != 200:
-                    log.warning("identity service answered HTTP %s", response.status)
-                    raise ServiceUnavailable()
-                return await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            log.warning("identity service unreachable: %r", error)
-            raise ServiceUnavailable() from error
+        async with self.breaker.guard():  # while the service is down, fail at once instead of waiting
+            try:
+                async with self.http.post(f"{self.base_url}{path}", json=payload) as response:
+                    if response.status != 200:
+                        log.warning("identity service answered HTTP %s", response.status)
+                        raise ServiceUnavailable()
+                    return await response.json()
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                log.warning("identity service unreachable: %r", error)
+                raise ServiceUnavailable() from error
 
     @staticmethod
     def _person(body: dict) -> Person:

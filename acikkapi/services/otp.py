@@ -1,7 +1,12 @@
 """One-time codes ("Onay Kodu"): 6 digits, short-lived, single use, stored as an HMAC bound to the challenge.
 
 Every try is counted in the database before the code is compared, so many aliased or batched attempts
-in one request each use up one try. Sending is capped per identity number, per phone and per client address.
+in one request each use up one try.
+
+Sending is capped so that nobody can lock someone else out: per identity number together with the phone (or,
+for tracking, the tracking number), per phone for codes actually sent, and per client address, where requests
+that matched nothing have a lower cap of their own. Made-up phones or numbers therefore only use up the
+requester's allowance, never the person's whose T.C. Kimlik No was typed.
 """
 
 import hashlib
@@ -11,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import OtpChallenge, Purpose
@@ -63,6 +68,7 @@ class Sender:
     tckn: str
     phone: str
     client_ip: str | None
+    tracking_no: int | None = None
 
 
 def hash_code(secret: str, challenge_id: uuid.UUID, code: str) -> bytes:
@@ -73,19 +79,48 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-async def check_send_limits(session: AsyncSession, settings: Settings, sender: Sender, purpose: Purpose) -> None:
-    # Serialise concurrent sends for the same identity, phone and address, then count the last hour.
-    keys = sorted({f"otp:t:{sender.tckn}", f"otp:p:{sender.phone}", f"otp:ip:{sender.client_ip}"})
-    for key in keys:
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
-    since = func.now() - timedelta(hours=1)
-    limits = [(OtpChallenge.tckn == sender.tckn, settings.otp_hourly_limit_per_identity)]
-    # Tracking codes skip the phone limit: only a real application has a phone, so refusing on it would tell.
-    if sender.phone and purpose is not Purpose.TRACK:
-        limits.append((OtpChallenge.phone == sender.phone, settings.otp_hourly_limit_per_phone))
+# Staff and tracking requests answer alike whether or not they matched; so must their limits. Their every
+# request counts, as a possible failure too; only identity mismatches and unsent codes count for applying.
+ANSWERS_ALIKE = (Purpose.STAFF, Purpose.TRACK)
+
+
+def _send_limits(settings: Settings, sender: Sender, purpose: Purpose) -> list[tuple[str, ColumnElement, int]]:
+    """(lock key, the challenges that count, the hourly limit) for each limit a request must stay under."""
+    sent = OtpChallenge.deliverable if purpose not in ANSWERS_ALIKE else true()
+    # The person's own allowance is keyed by the number and where the code goes, so codes asked for with
+    # someone's number and made-up phones (or tracking numbers) never use it up.
+    if purpose is Purpose.TRACK:
+        where, same_place = sender.tracking_no, OtpChallenge.tracking_no == sender.tracking_no
+    else:
+        where, same_place = sender.phone, OtpChallenge.phone == sender.phone
+    limits = [(f"otp:{purpose.name}:{sender.tckn}:{where}",
+               and_(OtpChallenge.purpose == purpose, OtpChallenge.tckn == sender.tckn, same_place, sent),
+               settings.otp_hourly_limit_per_identity)]
+    # Only applying has a per-phone cap: a staff phone gets codes only through its own pair above, and a
+    # tracking request has no phone of its own (refusing on the application's phone would tell it exists).
+    if purpose is Purpose.APPLY:
+        limits.append((f"otp:p:{sender.phone}",
+                       and_(OtpChallenge.purpose == purpose, OtpChallenge.phone == sender.phone, sent),
+                       settings.otp_hourly_limit_per_phone))
     if sender.client_ip:
-        limits.append((OtpChallenge.client_ip == sender.client_ip, settings.otp_hourly_limit_per_client))
-    for condition, limit in limits:
+        by_client = OtpChallenge.client_ip == sender.client_ip
+        failed = or_(~OtpChallenge.deliverable, OtpChallenge.purpose.in_(ANSWERS_ALIKE))
+        limits.append((f"otp:ip:{sender.client_ip}", by_client, settings.otp_hourly_limit_per_client))
+        limits.append((f"otp:ip:{sender.client_ip}", and_(by_client, failed),
+                       settings.otp_hourly_failures_per_client))
+    return limits
+
+
+async def check_send_limits(session: AsyncSession, settings: Settings, sender: Sender, purpose: Purpose, *,
+                            lock: bool = False) -> None:
+    """Count the last hour's codes for each limit; `lock` first serialises concurrent senders of the same
+    keys until the caller's transaction ends (only around the short write: never across an outside call)."""
+    limits = _send_limits(settings, sender, purpose)
+    if lock:
+        for key in sorted({key for key, _, _ in limits}):
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    since = func.now() - timedelta(hours=1)
+    for _, condition, limit in limits:
         sent = await session.scalar(
             select(func.coalesce(func.sum(OtpChallenge.sends), 0))
             .where(condition, OtpChallenge.created_at > since))
@@ -97,17 +132,27 @@ async def send_challenge(session: AsyncSession, settings: Settings, *, purpose: 
                          deliverable: bool = True, user_id: int | None = None,
                          application_id: int | None = None, identity: dict | None = None) -> OtpChallenge:
     """Create a challenge and queue its code. A non-deliverable one (nothing matched) looks the same."""
-    await check_send_limits(session, settings, sender, purpose)
+    await check_send_limits(session, settings, sender, purpose, lock=True)
     now = await session.scalar(select(func.now()))
     challenge = OtpChallenge(
         id=uuid.uuid4(), purpose=purpose, tckn=sender.tckn, phone=sender.phone, client_ip=sender.client_ip,
-        deliverable=deliverable, user_id=user_id, application_id=application_id, identity=identity,
-        last_sent_at=now, expires_at=now + timedelta(seconds=settings.otp_ttl_seconds), created_at=now,
+        tracking_no=sender.tracking_no, deliverable=deliverable, user_id=user_id, application_id=application_id,
+        identity=identity, last_sent_at=now, expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        created_at=now,
     )
     _issue_code(session, settings, challenge)
     session.add(challenge)
     await session.flush()
     return challenge
+
+
+async def record_failed_match(session: AsyncSession, *, purpose: Purpose, sender: Sender) -> None:
+    """A request the identity service refused: no code, nothing to answer, but a count against the requester."""
+    session.add(OtpChallenge(
+        id=uuid.uuid4(), purpose=purpose, tckn=sender.tckn, phone=sender.phone, client_ip=sender.client_ip,
+        deliverable=False, code_hash=secrets.token_bytes(32), last_sent_at=func.now(), expires_at=func.now(),
+        cancelled_at=func.now()))
+    await session.flush()
 
 
 def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> None:
@@ -137,7 +182,8 @@ async def resend_code(session: AsyncSession, settings: Settings, challenge_id: u
         raise ResendTooSoon(f"Yeni kod isteyebilmek için {int(wait.total_seconds()) + 1} saniye bekleyiniz.")
     if challenge.sends > settings.otp_max_resends:
         raise RateLimited()
-    await check_send_limits(session, settings, Sender(challenge.tckn, challenge.phone, client_ip), challenge.purpose)
+    sender = Sender(challenge.tckn, challenge.phone, client_ip, challenge.tracking_no)
+    await check_send_limits(session, settings, sender, challenge.purpose, lock=True)
     challenge.sends += 1
     challenge.attempts = 0
     challenge.last_sent_at = now

@@ -2,15 +2,20 @@
 
 The tracking and staff requests answer the same way whether or not anything matched; only a matching
 request sends an SMS, and both count against the same limits.
+
+Applying asks the identity service first. That call happens outside any transaction (see the resolver):
+the limits are checked once before it without locks, and again under locks in the short write after it.
 """
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acikkapi.models import Application, OtpChallenge, Purpose, Role, User
+from acikkapi.models import Application, AuthSession, OtpChallenge, Purpose, Role, User
 from acikkapi.services.errors import RateLimited, ServiceUnavailable, ValidationFailed, raises
-from acikkapi.services.identity import IdentityMismatch, IdentityService
-from acikkapi.services.otp import Sender, check_send_limits, send_challenge
+from acikkapi.services.identity import IdentityMismatch, IdentityService, Person
+from acikkapi.services.otp import Sender, check_send_limits, record_failed_match, send_challenge
 from acikkapi.services.tckn import check_phone, check_tckn, check_text, turkish_upper
 from acikkapi.settings import Settings
 
@@ -26,14 +31,19 @@ def _required(value: str, field: str, label: str, max_length: int = 64) -> str:
     return value
 
 
-class RecordedMismatch(IdentityMismatch):
-    keep_changes = True  # the failed try counts against the sender's limits
+@dataclass(frozen=True)
+class ApplyRequest:
+    """A checked Başvuru Giriş form: who asks, and what the identity service is to compare."""
+
+    sender: Sender
+    first_name: str
+    last_name: str
+    mother_initials: str
 
 
-@raises(ValidationFailed, RateLimited, IdentityMismatch, ServiceUnavailable)
-async def request_apply_code(session: AsyncSession, settings: Settings, identity: IdentityService, *,
-                             tckn: str, first_name: str, last_name: str, mother_initials: str, phone: str,
-                             client_ip: str | None) -> OtpChallenge:
+@raises(ValidationFailed)
+def check_apply_request(*, tckn: str, first_name: str, last_name: str, mother_initials: str, phone: str,
+                        client_ip: str | None) -> ApplyRequest:
     tckn = check_tckn(tckn)
     first_name = _required(first_name, "firstName", "Adınız")
     last_name = _required(last_name, "lastName", "Soyadınız")
@@ -41,15 +51,31 @@ async def request_apply_code(session: AsyncSession, settings: Settings, identity
     if len(initials) != 2 or not initials.isalpha():
         raise ValidationFailed("Annenizin evlenmeden önceki soyadının ilk ve son harfini giriniz.",
                                field="motherMaidenInitials")
-    sender = Sender(tckn, check_phone(phone), client_ip)
-    await check_send_limits(session, settings, sender, Purpose.APPLY)
-    try:
-        person = await identity.verify(tckn=tckn, first_name=first_name, last_name=last_name,
-                                       mother_initials=initials)
-    except IdentityMismatch:
-        await send_challenge(session, settings, purpose=Purpose.APPLY, sender=sender, deliverable=False)
-        raise RecordedMismatch() from None
-    return await send_challenge(session, settings, purpose=Purpose.APPLY, sender=sender,
+    return ApplyRequest(Sender(tckn, check_phone(phone), client_ip), first_name, last_name, initials)
+
+
+@raises(RateLimited)
+async def check_apply_limits(session: AsyncSession, settings: Settings, request: ApplyRequest) -> None:
+    """Refuse early, before the identity service is asked; read-only, so it holds no lock."""
+    await check_send_limits(session, settings, request.sender, Purpose.APPLY)
+
+
+@raises(IdentityMismatch, ServiceUnavailable)
+async def verify_applicant(identity: IdentityService, request: ApplyRequest) -> Person:
+    sender = request.sender
+    return await identity.verify(tckn=sender.tckn, first_name=request.first_name, last_name=request.last_name,
+                                 mother_initials=request.mother_initials)
+
+
+async def record_mismatch(session: AsyncSession, request: ApplyRequest) -> None:
+    """The identity service did not confirm the person: counted against the requester, not the person."""
+    await record_failed_match(session, purpose=Purpose.APPLY, sender=request.sender)
+
+
+@raises(RateLimited)
+async def send_apply_code(session: AsyncSession, settings: Settings, request: ApplyRequest,
+                          person: Person) -> OtpChallenge:
+    return await send_challenge(session, settings, purpose=Purpose.APPLY, sender=request.sender,
                                 identity=person.as_json())
 
 
@@ -63,7 +89,7 @@ async def request_tracking_code(session: AsyncSession, settings: Settings, *, tr
         select(Application.id, Application.phone)
         .where(Application.tracking_no == tracking_no, Application.applicant_tckn == tckn)
     )).first()
-    sender = Sender(tckn, application.phone if application else "", client_ip)
+    sender = Sender(tckn, application.phone if application else "", client_ip, tracking_no)
     return await send_challenge(session, settings, purpose=Purpose.TRACK, sender=sender,
                                 deliverable=application is not None,
                                 application_id=application.id if application else None)
@@ -78,3 +104,21 @@ async def request_staff_code(session: AsyncSession, settings: Settings, *, tckn:
                               User.role.in_(SMS_SIGN_IN_ROLES)))
     return await send_challenge(session, settings, purpose=Purpose.STAFF, sender=sender,
                                 deliverable=user_id is not None, user_id=user_id)
+
+
+class PhoneNotVerified(ValidationFailed):
+    """The application's phone is not the one the sign-in code was sent to."""
+
+    code = "PHONE_NOT_VERIFIED"
+    message = ("Cep telefonu, onay kodunun gönderildiği numara olmalıdır. Başka bir numara kullanmak için "
+               "lütfen o numarayla yeniden giriş yapınız.")
+
+
+@raises(ValidationFailed, PhoneNotVerified)
+def verified_phone(auth: AuthSession, phone: str) -> str:
+    """The phone of an application the citizen submits: the one the sign-in code went to, since every later
+    tracking code goes there."""
+    phone = check_phone(phone)
+    if phone != auth.phone:
+        raise PhoneNotVerified(field="phone")
+    return phone

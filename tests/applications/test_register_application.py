@@ -12,6 +12,7 @@ import pytest
 from tests.applications.support import counts, png_bytes, submit_input, wait_for_tracking_sms
 from tests.documents import REGISTER
 from tests.helpers import AKS_ANKARA, AYSE, YETKILI_ANKARA, ZEYNEP, staff_sign_in
+from tests.signin.support import valid_tcknumbers
 
 AKS_ISTANBUL = {"tckn": "10000000696", "phone": "5321000006"}
 
@@ -76,7 +77,7 @@ async def test_an_aks_cannot_register_an_address_in_another_province(world):
     token = await staff_sign_in(world, AKS_ANKARA)
     before = await counts(world)
     result = await register(world, token, ZEYNEP, "5350000002")  # residence: İstanbul
-    assert (result["__typename"], result["code"]) == ("PermissionDenied", "PERMISSION_DENIED"), result
+    assert (result["__typename"], result["code"]) == ("IdentityLookupRefused", "IDENTITY_LOOKUP_REFUSED"), result
     assert await counts(world) == before
     istanbul = await staff_sign_in(world, AKS_ISTANBUL)
     assert (await register(world, istanbul, ZEYNEP, "5350000002"))["__typename"] == "SubmitApplicationSuccess"
@@ -96,7 +97,7 @@ async def test_without_a_token_nothing_is_registered(world):
 async def test_an_unknown_identity_number_is_refused(world):
     token = await staff_sign_in(world, AKS_ANKARA)
     result = await register(world, token, {"tckn": "20000000046"}, "5350000005")
-    assert (result["__typename"], result["code"]) == ("IdentityNotFound", "IDENTITY_NOT_FOUND"), result
+    assert (result["__typename"], result["code"]) == ("IdentityLookupRefused", "IDENTITY_LOOKUP_REFUSED"), result
 
 
 async def test_a_wrong_checksum_is_refused_before_the_identity_service(world):
@@ -137,3 +138,75 @@ async def test_a_scanned_petition_is_attached(world):
                             "FROM attachment t JOIN application a ON a.id = t.application_id "
                             "WHERE a.tracking_no = $1", result["trackingNo"])
     assert tuple(row) == ("dilekce.png", "image/png", True)
+
+
+# ------------------------------------------------------------------------- identity lookups by staff
+
+REFUSAL = "Bu T.C. Kimlik No ile başvuru kaydı yapılamıyor."
+_officer_numbers = valid_tcknumbers(700000001)
+
+
+async def new_aks(world) -> dict:
+    """A fresh AKS of Ankara, so the hourly allowance counts only this test's lookups."""
+    tckn = next(_officer_numbers)
+    phone = "536" + tckn[-7:]
+    await world.sql("INSERT INTO app_user (tckn, first_name, last_name, phone, role, province_id, active) "
+                    "VALUES ($1, 'Deniz', 'Aksu', $2, 'AKS', 6, true)", tckn, phone)
+    return {"tckn": tckn, "phone": phone}
+
+
+async def lookups_by(world, officer: dict) -> list[tuple]:
+    rows = await world.sql(
+        "SELECT l.tckn, l.purpose, l.outcome, now() - l.created_at < interval '1 minute' AS recent "
+        "FROM identity_lookup l JOIN app_user u ON u.id = l.user_id WHERE u.tckn = $1 ORDER BY l.id",
+        officer["tckn"])
+    return [tuple(row) for row in rows]
+
+
+async def test_an_unknown_number_and_a_residence_in_another_province_are_refused_alike(world):
+    token = await staff_sign_in(world, await new_aks(world))
+    unknown = await register(world, token, {"tckn": "20000000046"}, "5350000011")
+    elsewhere = await register(world, token, ZEYNEP, "5350000012")  # residence: İstanbul
+    assert unknown == elsewhere == {"__typename": "IdentityLookupRefused", "code": "IDENTITY_LOOKUP_REFUSED",
+                                    "message": REFUSAL, "field": "tcKimlikNo"}
+
+
+async def test_every_lookup_is_recorded_with_who_whose_why_and_the_outcome(world):
+    officer = await new_aks(world)
+    token = await staff_sign_in(world, officer)
+    assert (await register(world, token, AYSE, "5350000013"))["__typename"] == "SubmitApplicationSuccess"
+    assert (await register(world, token, ZEYNEP, "5350000014"))["code"] == "IDENTITY_LOOKUP_REFUSED"
+    assert (await register(world, token, {"tckn": "20000000046"}, "5350000015"))["code"] == "IDENTITY_LOOKUP_REFUSED"
+    try:
+        await world.control("identity", down=True)
+        assert (await register(world, token, AYSE, "5350000016"))["code"] == "SERVICE_UNAVAILABLE"
+    finally:
+        await world.control("identity", down=False)
+    # refused before any lookup: nothing to record
+    assert (await register(world, token, {"tckn": "20000000047"}, "5350000017"))["code"] == "VALIDATION_FAILED"
+    purpose = "REGISTER_APPLICATION"
+    assert await lookups_by(world, officer) == [
+        (AYSE["tckn"], purpose, "FOUND", True), (ZEYNEP["tckn"], purpose, "OTHER_PROVINCE", True),
+        ("20000000046", purpose, "NOT_FOUND", True), (AYSE["tckn"], purpose, "UNAVAILABLE", True)]
+
+
+async def test_an_officer_gets_a_limited_number_of_lookups_per_hour(world):
+    officer = await new_aks(world)
+    token = await staff_sign_in(world, officer)
+    limit = world.settings.staff_identity_lookups_per_hour
+    results = await asyncio.gather(*(register(world, token, {"tckn": "20000000046"}, "5350000018")
+                                     for _ in range(limit + 5)))
+    codes = sorted(result["code"] for result in results)
+    assert codes == ["IDENTITY_LOOKUP_REFUSED"] * limit + ["TOO_MANY_IDENTITY_LOOKUPS"] * 5, codes
+    before = await counts(world)
+    refused = await register(world, token, AYSE, "5350000019")  # even a good one, until the hour has passed
+    assert (refused["__typename"], refused["code"]) == ("TooManyIdentityLookups", "TOO_MANY_IDENTITY_LOOKUPS"), refused
+    assert await counts(world) == before
+    assert len(await lookups_by(world, officer)) == limit
+    # another officer is not affected
+    other = await staff_sign_in(world, await new_aks(world))
+    assert (await register(world, other, AYSE, "5350000020"))["__typename"] == "SubmitApplicationSuccess"
+    # an hour later the officer may look up again
+    await world.sql("UPDATE identity_lookup SET created_at = created_at - interval '61 minutes' "
+                    "WHERE user_id = (SELECT id FROM app_user WHERE tckn = $1)", officer["tckn"])
+    assert (await register(world, token, AYSE, "5350000021"))["__typename"] == "SubmitApplicationSuccess"

@@ -6,7 +6,9 @@ import re
 import pytest
 
 from tests.documents import CATEGORIES, DISTRICTS, PLACES, PROFILE
-from tests.applications.support import apply_and_wait, counts, pdf_bytes, png_bytes, submit_input, submit_multipart
+from tests.applications.support import (
+    apply_and_wait, counts, pdf_bytes, png_bytes, submit_input, submit_multipart, wait_for_tracking_sms,
+)
 from tests.helpers import (
     AKS_ANKARA, ANNA, AYSE, ZEYNEP, apply, first_category, sign_in_to_apply, sign_in_to_track,
     staff_sign_in, submit,
@@ -365,3 +367,23 @@ async def test_a_failed_submit_leaves_nothing_behind(world, case, failure):
     # the session was not used up by the failed try: the corrected form goes through
     result = await submit(world, token, phone)
     assert result["__typename"] == "SubmitApplicationSuccess", result
+
+
+# ------------------------------------------------------------------------------- the verified phone
+
+
+async def test_a_phone_other_than_the_one_the_code_went_to_is_refused(world):
+    phone, other = "5330000122", "5330000123"
+    token = await sign_in_to_apply(world, AYSE, phone)
+    before = await counts(world)
+    result = await submit(world, token, other)
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "PhoneNotVerified", "PHONE_NOT_VERIFIED", "phone"), result
+    assert "yeniden giriş" in result["message"]
+    assert await counts(world) == before
+    # the session is not used up: with the verified number, in any spelling, the application goes through
+    result = await submit(world, token, "0 533 000 01 22")
+    assert result["__typename"] == "SubmitApplicationSuccess", result
+    assert (await application_row(world, result["trackingNo"]))["phone"] == phone
+    await wait_for_tracking_sms(world, phone, result["trackingNo"])
+    assert await world.sms_to(other) == []
