@@ -55,8 +55,8 @@ class Sender:
     client_ip: str | None
 
 
-def hash_code(secret: str, challenge_id: uuid.UUID, code: str) -> bytes:
-    return hmac.new(secret.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
+def hash_code(key: bytes, challenge_id: uuid.UUID, code: str) -> bytes:
+    return hmac.new(key, f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
 
 
 def new_code() -> str:
@@ -108,7 +108,7 @@ async def send_challenge(session: AsyncSession, settings: Settings, *, purpose: 
 def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> None:
     code = new_code()
     if challenge.deliverable:
-        challenge.code_hash = hash_code(settings.secret_key, challenge.id, code)
+        challenge.code_hash = hash_code(settings.code_key, challenge.id, code)
         queue_sms(session, phone=challenge.phone, body=code_sms(code, settings.otp_ttl_seconds))
     else:
         challenge.code_hash = secrets.token_bytes(32)  # nothing can ever match it
@@ -157,7 +157,7 @@ async def verify_code(session: AsyncSession, settings: Settings, challenge_id: u
     if challenge.attempts >= settings.otp_max_attempts:
         raise TooManyAttempts()
     challenge.attempts += 1
-    expected = hash_code(settings.secret_key, challenge.id, code.strip())
+    expected = hash_code(settings.code_key, challenge.id, code.strip())
     if not hmac.compare_digest(expected, challenge.code_hash):
         await session.flush()
         left = settings.otp_max_attempts - challenge.attempts

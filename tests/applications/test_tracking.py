@@ -175,7 +175,7 @@ async def test_links_do_not_work_for_another_citizens_session(world):
     # even a correctly signed link for Zeynep's session does not open Ayşe's file or report
     settings = world.settings
     for path in (urlsplit(ayse_file).path, urlsplit(ayse_report).path):
-        forged = signed_path(settings.secret_key, path, uuid.UUID(zeynep_session), 60)
+        forged = signed_path(settings.link_key, path, uuid.UUID(zeynep_session), 60)
         response = await world.http.get(forged)
         assert response.status_code == 404, (path, response.text)
         assert "ayse.png" not in response.text and ayse["subject"] not in response.text
@@ -218,12 +218,12 @@ async def test_links_do_not_work_after_tampering(world):
     # a correctly signed link past its expiry
     session_id = uuid.UUID(query_of(file_url)["s"])
     for path in (urlsplit(file_url).path, urlsplit(report_url).path):
-        expired = signed_path(world.settings.secret_key, path, session_id, -5)
+        expired = signed_path(world.settings.link_key, path, session_id, -5)
         assert await status(world, expired) == 404, expired
-        fresh = signed_path(world.settings.secret_key, path, session_id, 60)
+        fresh = signed_path(world.settings.link_key, path, session_id, 60)
         assert await status(world, fresh) == 200, fresh
     # a link signed with another key
-    assert await status(world, signed_path("baska-anahtar", urlsplit(file_url).path, session_id, 60)) == 404
+    assert await status(world, signed_path(b"baska-anahtar", urlsplit(file_url).path, session_id, 60)) == 404
 
 
 async def test_a_download_link_stops_working_after_its_session_is_revoked(world):
