@@ -77,13 +77,17 @@ def main(argv: list[str] | None = None) -> None:
         settings = settings.model_copy(update={"demo": True, "graphiql": True})
     if args.command in ("demo", "serve") and (problem := settings.secret_key_problem()):
         parser.error(problem)
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signals = [signum for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+               if signal.getsignal(signum) is not signal.SIG_IGN]  # nohup and `&` stay as they were asked
+    for signum in signals:
         signal.signal(signum, _exit_on_signal)
     try:
         run(args, settings)
     except PortUnavailable as error:
         sys.exit(f"acikkapi: {error}")
     finally:
+        for signum in signals:  # a second Ctrl+C must not cut the embedded server's stop short
+            signal.signal(signum, signal.SIG_IGN)
         stop_embedded_postgres()
 
 
