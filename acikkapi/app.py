@@ -50,6 +50,8 @@ class ASGIEndpoint:
 def create_app(settings: Settings | None = None, *, identity: IdentityService | None = None,
                sms: SmsGateway | None = None) -> Starlette:
     settings = settings or get_settings()
+    if problem := settings.secret_key_problem():
+        raise ValueError(problem)
     state: dict = {}
 
     @asynccontextmanager
@@ -95,7 +97,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
 
     async def _linked_actor(request: Request, path: str) -> Actor | None:
         query = request.query_params
-        session_id = check_signed(settings.secret_key, path, query.get("s", ""), query.get("e", ""),
+        session_id = check_signed(settings.link_key, path, query.get("s", ""), query.get("e", ""),
                                   query.get("sig", ""))
         if session_id is None:
             return None

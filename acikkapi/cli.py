@@ -3,14 +3,16 @@
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 import uvicorn
 
-from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
+from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url, stop_embedded_postgres
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
-from acikkapi.settings import DEVELOPMENT_SECRET, Settings, get_settings
+from acikkapi.settings import Settings, get_settings
+from acikkapi.simulators.runner import PortUnavailable
 
 log = logging.getLogger("acikkapi")
 
@@ -44,8 +46,9 @@ async def serve(settings: Settings, *, demo: bool) -> None:
     if demo:
         from acikkapi.simulators.runner import start_simulators
 
-        runners, identity_url, sms_url = await start_simulators(identity_port=8101, sms_port=8102, print_sms=True)
-        settings = settings.model_copy(update={"identity_url": identity_url, "sms_url": sms_url, "demo": True})
+        runners, identity_url, sms_url = await start_simulators(
+            identity_port=settings.identity_simulator_port, sms_port=settings.sms_simulator_port, print_sms=True)
+        settings = settings.model_copy(update={"identity_url": identity_url, "sms_url": sms_url})
         log.warning("demo: identity simulator at %s, SMS simulator at %s (codes are logged here)",
                     identity_url, sms_url)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
@@ -75,6 +78,12 @@ async def purge(settings: Settings) -> None:
           f"{purged.messages} outbox messages, {purged.files} files; moved into place: {purged.promoted} files")
 
 
+def _exit_on_signal(signum: int, frame) -> None:
+    # A normal exit unwinds every `finally` (and atexit), so the embedded PostgreSQL is stopped too;
+    # uvicorn hands SIGINT/SIGTERM back to this handler once it has shut down gracefully.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="acikkapi", description="Açık Kapı GraphQL server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,13 +98,31 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call's output at INFO
     settings = get_settings()
+    if args.command == "demo":
+        settings = settings.model_copy(update={"demo": True, "graphiql": True})
+    if args.command in ("demo", "serve") and (problem := settings.secret_key_problem()):
+        parser.error(problem)
+    signals = [signum for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+               if signal.getsignal(signum) is not signal.SIG_IGN]  # nohup and `&` stay as they were asked
+    for signum in signals:
+        signal.signal(signum, _exit_on_signal)
+    try:
+        run(args, settings)
+    except PortUnavailable as error:
+        sys.exit(f"acikkapi: {error}")
+    finally:
+        for signum in signals:  # a second Ctrl+C must not cut the embedded server's stop short
+            signal.signal(signum, signal.SIG_IGN)
+        stop_embedded_postgres()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "demo":
         asyncio.run(prepare_database(settings, seed=True, demo=True))
         asyncio.run(serve(settings, demo=True))
     elif args.command == "serve":
-        if settings.secret_key == DEVELOPMENT_SECRET:
-            parser.error("ACIKKAPI_SECRET_KEY is not set: codes and links would be signed with a public key")
         if "*" in (host.strip() for host in settings.forwarded_allow_ips.split(",")):
             sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not '*' "
                      "(anyone could then choose the client address the rate limits count)")

@@ -23,6 +23,21 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return _embedded[pg_dir].get_uri()
 
 
+def stop_embedded_postgres() -> None:
+    """Stop the embedded servers this process started, unless another live process still uses one."""
+    import psutil  # pgserver's dependency
+
+    while _embedded:
+        pg_dir, server = _embedded.popitem()
+        # pgserver stops a server when its last user lets go; forget users that died without letting go
+        # (killed with SIGKILL, say), or their ghost keeps the server running forever.
+        with server._lock:
+            users = server.global_process_id_list
+            users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
+        server.cleanup()
+        log.info("embedded PostgreSQL in %s released", pg_dir)
+
+
 def resolve_database_url(settings: Settings, database: str = "acikkapi") -> str:
     """The SQLAlchemy asyncpg URL for the configured server; the embedded one gets `database` created."""
     if settings.database_url:

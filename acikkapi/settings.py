@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 
@@ -5,7 +7,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-DEVELOPMENT_SECRET = "gelistirme-anahtari-uretimde-degistirin"
+# Public, so only `demo` and tests may use it (see `Settings.secret_key_problem`).
+DEVELOPMENT_SECRET = "gelistirme-anahtari-uretimde-degistirin-32-bayttan-uzun"
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -107,6 +111,31 @@ class Settings(BaseSettings):
     # Identity lookups by number per staff member per hour (registerApplication).
     staff_identity_lookups_per_hour: int = 30
 
+    # --- Operations: demo simulators' ports and the secret rule ---
+    # The simulators `demo` starts; 0 picks a free port. The defaults match identity_url and sms_url.
+    identity_simulator_port: int = 8101
+    sms_simulator_port: int = 8102
+    # Lets tests and local runs use DEVELOPMENT_SECRET; `demo` always may.
+    allow_development_secret: bool = False
+
+    def secret_key_problem(self) -> str | None:
+        """Why `secret_key` must not sign codes and links in this configuration; None when it may."""
+        if self.secret_key == DEVELOPMENT_SECRET and not (self.demo or self.allow_development_secret):
+            return "ACIKKAPI_SECRET_KEY is not set: codes and links would be signed with a public key"
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            return f"ACIKKAPI_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes"
+        return None
+
+    @property
+    def code_key(self) -> bytes:
+        """HMAC key for one-time codes."""
+        return derive_key(self.secret_key, "one-time codes")
+
+    @property
+    def link_key(self) -> bytes:
+        """HMAC key for signed download and report links."""
+        return derive_key(self.secret_key, "signed links")
+
     @property
     def attachment_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"
@@ -114,6 +143,11 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_body_bytes + self.max_files_per_request * self.max_file_bytes
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """One key per purpose, so what is signed for one purpose is worthless for another."""
+    return hmac.new(secret.encode(), f"acikkapi/{purpose}".encode(), hashlib.sha256).digest()
 
 
 @lru_cache

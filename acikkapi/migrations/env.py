@@ -11,7 +11,8 @@ config = context.config
 
 
 def run(connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
+                      compare_server_default=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, created_at_column, str_enum
@@ -77,7 +77,8 @@ class Application(Base):
         BigInteger, tracking_no_seq, server_default=tracking_no_seq.next_value(), unique=True)
     kind: Mapped[ApplicationKind] = mapped_column(str_enum(ApplicationKind))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
-    status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus), default=ApplicationStatus.HAVUZDA)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus), default=ApplicationStatus.HAVUZDA, server_default=ApplicationStatus.HAVUZDA.name)
     result: Mapped[ApplicationResult | None] = mapped_column(str_enum(ApplicationResult))
 
     applicant_tckn: Mapped[str] = mapped_column(String(11), index=True)
@@ -98,14 +99,14 @@ class Application(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(Text)
     arrival_date: Mapped[date | None]
-    is_special: Mapped[bool] = mapped_column(default=False)
-    is_confidential: Mapped[bool] = mapped_column(default=False)
+    is_special: Mapped[bool] = mapped_column(default=False, server_default=false())
+    is_confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
     priority_group: Mapped[PriorityGroup | None] = mapped_column(str_enum(PriorityGroup))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     # The officer's key for one registration: a repeated request answers with the application it made.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at_column()
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     subject_province: Mapped[Province] = relationship(foreign_keys=[subject_province_id], lazy="raise")
     subject_district: Mapped[District] = relationship(foreign_keys=[subject_district_id], lazy="raise")
@@ -140,14 +141,14 @@ class Attachment(Base):
     """An uploaded file. `storage_key` is generated; the client's file name is kept for display only."""
 
     __tablename__ = "attachment"
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid())
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     file_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     uploaded_at: Mapped[datetime] = created_at_column()
 
 
@@ -164,9 +165,9 @@ class ApplicationEvent(Base):
     action: Mapped[EventAction] = mapped_column(str_enum(EventAction))
     status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus))
     note: Mapped[str | None] = mapped_column(Text)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(128))
-    public: Mapped[bool] = mapped_column(default=True)
+    public: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -2,7 +2,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, func, text, true
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,7 +27,7 @@ class OtpChallenge(Base):
         Index(None, "phone", "created_at"),
         Index(None, "client_ip", "created_at"),
     )
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid())
     purpose: Mapped[Purpose] = mapped_column(str_enum(Purpose))
     tckn: Mapped[str] = mapped_column(String(11))
     phone: Mapped[str] = mapped_column(String(10))
@@ -40,9 +40,9 @@ class OtpChallenge(Base):
     # The Başvuru Takip No a tracking request named, matched or not: its requests are counted together.
     tracking_no: Mapped[int | None] = mapped_column(BigInteger)
     # False when the request matched nothing: it answers like any other and never verifies.
-    deliverable: Mapped[bool] = mapped_column(default=True)
-    attempts: Mapped[int] = mapped_column(default=0)
-    sends: Mapped[int] = mapped_column(default=1)
+    deliverable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    sends: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     last_sent_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
@@ -55,13 +55,13 @@ class AuthSession(Base):
 
     __tablename__ = "auth_session"
     # `id` is public (download links name it); only `token_hash` authenticates.
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid())
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     purpose: Mapped[Purpose] = mapped_column(str_enum(Purpose))
     tckn: Mapped[str] = mapped_column(String(11))
     phone: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
     identity: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))  # dropped once used: SQL NULL
     created_at: Mapped[datetime] = created_at_column()
     last_seen_at: Mapped[datetime]

@@ -5,9 +5,10 @@ from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
-    "ix": "ix_%(column_0_label)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    # Unnamed CHECKs (those of str_enum) are named after their column; a CHECK given a name keeps it verbatim.
+    "ck": "ck_%(table_name)s_%(column_0_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
@@ -19,9 +20,9 @@ class Base(DeclarativeBase):
 
 
 def str_enum(enum_class: type[enum.Enum]) -> Enum:
-    """Enums are stored as their names in a VARCHAR (no CHECK): readable in SQL, extended without a migration."""
-    return Enum(enum_class, native_enum=False, create_constraint=False, length=32,
-                name=enum_class.__name__.lower())
+    """Enums are stored as their names in a VARCHAR, readable in SQL. A CHECK (ck_<table>_<column>) keeps
+    other values out; a new member needs a migration that replaces the CHECK."""
+    return Enum(enum_class, native_enum=False, create_constraint=True, length=32, name=None)  # CHECK: NAMING["ck"]
 
 
 def created_at_column() -> Mapped[datetime]:

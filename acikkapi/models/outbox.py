@@ -32,8 +32,9 @@ class OutboxMessage(Base):
     # Higher first: a one-time code does not queue behind a backlog of notifications.
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     not_after: Mapped[datetime | None]  # never sent after this (a one-time code's expiry)
-    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus), default=OutboxStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus), default=OutboxStatus.PENDING, server_default=OutboxStatus.PENDING.name)
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # A dispatcher is sending it until then; once passed (the dispatcher died), any dispatcher may claim it.
     leased_until: Mapped[datetime | None]

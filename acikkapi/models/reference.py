@@ -1,6 +1,6 @@
 import enum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, str_enum
@@ -51,8 +51,8 @@ class ServiceCategory(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"), index=True)
     name: Mapped[str] = mapped_column(String(256))
-    position: Mapped[int] = mapped_column(default=0)
-    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class UnitKind(enum.Enum):
@@ -75,4 +75,4 @@ class Unit(Base):
     kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind))
     province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
     parent_no: Mapped[int | None] = mapped_column(ForeignKey("unit.detsis_no"), index=True)
-    active: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())

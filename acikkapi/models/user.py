@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, created_at_column, str_enum
@@ -35,7 +35,7 @@ class User(Base):
     phone: Mapped[str] = mapped_column(String(10))
     role: Mapped[Role] = mapped_column(str_enum(Role))
     province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
-    active: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime | None]
 

@@ -137,7 +137,7 @@ class CitizenApplication:
         settings, session_id = info.context.settings, info.context.actor.session.id
 
         def link(path: str) -> str:
-            return signed_path(settings.secret_key, path, session_id, settings.download_link_seconds,
+            return signed_path(settings.link_key, path, session_id, settings.download_link_seconds,
                                base_url=settings.public_base_url)
 
         closed = a.status is ApplicationStatus.SONUCLANDI

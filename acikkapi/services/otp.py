@@ -71,8 +71,8 @@ class Sender:
     tracking_no: int | None = None
 
 
-def hash_code(secret: str, challenge_id: uuid.UUID, code: str) -> bytes:
-    return hmac.new(secret.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
+def hash_code(key: bytes, challenge_id: uuid.UUID, code: str) -> bytes:
+    return hmac.new(key, f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
 
 
 def new_code() -> str:
@@ -158,7 +158,7 @@ async def record_failed_match(session: AsyncSession, *, purpose: Purpose, sender
 def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> None:
     code = new_code()
     if challenge.deliverable:
-        challenge.code_hash = hash_code(settings.secret_key, challenge.id, code)
+        challenge.code_hash = hash_code(settings.code_key, challenge.id, code)
         queue_sms(session, phone=challenge.phone, template="onay_kodu",
                   params={"kod": code, "dakika": settings.otp_ttl_seconds // 60}, not_after=challenge.expires_at)
     else:
@@ -212,7 +212,7 @@ async def verify_code(session: AsyncSession, settings: Settings, challenge_id: u
     if challenge.attempts >= settings.otp_max_attempts:
         raise TooManyAttempts()
     challenge.attempts += 1
-    expected = hash_code(settings.secret_key, challenge.id, code.strip())
+    expected = hash_code(settings.code_key, challenge.id, code.strip())
     if not hmac.compare_digest(expected, challenge.code_hash):
         await session.flush()
         left = settings.otp_max_attempts - challenge.attempts

@@ -174,7 +174,7 @@ async def test_links_do_not_work_for_another_citizens_session(world):
     # even a correctly signed link for Zeynep's session does not open Ayşe's file or report
     settings = world.settings
     for path in (urlsplit(ayse_file).path, urlsplit(ayse_report).path):
-        forged = signed_path(settings.secret_key, path, uuid.UUID(zeynep_session), 60, base_url=world.base_url)
+        forged = signed_path(settings.link_key, path, uuid.UUID(zeynep_session), 60, base_url=world.base_url)
         response = await world.http.get(forged)
         assert response.status_code == 404, (path, response.text)
         assert "ayse.png" not in response.text and ayse["subject"] not in response.text
@@ -217,12 +217,12 @@ async def test_links_do_not_work_after_tampering(world):
     # a correctly signed link past its expiry
     session_id = uuid.UUID(query_of(file_url)["s"])
     for path in (urlsplit(file_url).path, urlsplit(report_url).path):
-        expired = signed_path(world.settings.secret_key, path, session_id, -5, base_url=world.base_url)
+        expired = signed_path(world.settings.link_key, path, session_id, -5, base_url=world.base_url)
         assert await status(world, expired) == 404, expired
-        fresh = signed_path(world.settings.secret_key, path, session_id, 60, base_url=world.base_url)
+        fresh = signed_path(world.settings.link_key, path, session_id, 60, base_url=world.base_url)
         assert await status(world, fresh) == 200, fresh
     # a link signed with another key
-    assert await status(world, signed_path("baska-anahtar", urlsplit(file_url).path, session_id, 60,
+    assert await status(world, signed_path(b"baska-anahtar", urlsplit(file_url).path, session_id, 60,
                                            base_url=world.base_url)) == 404
 
 

@@ -75,8 +75,7 @@ async def challenge_row(world, challenge_id: str):
     return rows[0]
 
 
-def _any_code_matches(secret: str, challenge_id: str, code_hash: bytes) -> bool:
-    key = secret.encode()
+def _any_code_matches(key: bytes, challenge_id: str, code_hash: bytes) -> bool:
     prefix = f"{challenge_id}:".encode()
     return any(hmac.compare_digest(hmac.digest(key, prefix + b"%06d" % n, "sha256"), code_hash)
                for n in range(10**6))
@@ -85,7 +84,7 @@ def _any_code_matches(secret: str, challenge_id: str, code_hash: bytes) -> bool:
 async def no_code_can_verify(world, challenge_id: str) -> bool:
     """True when none of the 10⁶ six-digit codes hashes to the challenge's stored code_hash."""
     row = await challenge_row(world, challenge_id)
-    return not await asyncio.to_thread(_any_code_matches, world.settings.secret_key, challenge_id,
+    return not await asyncio.to_thread(_any_code_matches, world.settings.code_key, challenge_id,
                                        bytes(row["code_hash"]))
 
 

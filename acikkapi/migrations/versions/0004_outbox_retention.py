@@ -13,6 +13,13 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
+STATUSES = ['PENDING', 'SENT', 'FAILED']
+
+
+def _status_check(statuses: list[str]) -> None:
+    op.drop_constraint(op.f('ck_outbox_message_status'), 'outbox_message', type_='check')
+    op.create_check_constraint(op.f('ck_outbox_message_status'), 'outbox_message', sa.column('status').in_(statuses))
+
 
 def upgrade() -> None:
     op.add_column('outbox_message', sa.Column('template', sa.String(length=32), nullable=True))
@@ -26,6 +33,7 @@ def upgrade() -> None:
                "params = CASE WHEN status = 'PENDING' THEN jsonb_build_object('metin', body) ELSE '{}' END")
     op.alter_column('outbox_message', 'template', nullable=False)
     op.drop_column('outbox_message', 'body')
+    _status_check(STATUSES + ['EXPIRED'])
 
 
 def downgrade() -> None:
@@ -36,6 +44,7 @@ def downgrade() -> None:
     op.execute("UPDATE outbox_message SET status = 'FAILED', last_error = 'not renderable after downgrade' "
                "WHERE status = 'PENDING' AND template <> 'metin'")
     op.execute("UPDATE outbox_message SET status = 'FAILED' WHERE status = 'EXPIRED'")
+    _status_check(STATUSES)
     op.drop_column('outbox_message', 'leased_until')
     op.drop_column('outbox_message', 'not_after')
     op.drop_column('outbox_message', 'priority')
