@@ -55,7 +55,8 @@ async def serve(settings: Settings, *, demo: bool) -> None:
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
                             log_level="info", server_header=False)
     logging.getLogger("uvicorn.access").addFilter(PathOnlyAccessLog())
-    log.warning("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
+    if settings.graphiql:
+        log.warning("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
     try:
         await uvicorn.Server(config).serve()
     finally:

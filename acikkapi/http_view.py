@@ -20,8 +20,8 @@ from strawberry.asgi import GraphQL
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 
-from acikkapi.models import Purpose, Role
 from acikkapi.permissions.actor import Actor
+from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
 from acikkapi.schema.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
@@ -68,11 +68,6 @@ class Refused(HTTPException):
         super().__init__(status_code, error.code)
         self.error = error
         self.headers = headers or {}
-
-
-def may_upload(actor: Actor) -> bool:
-    """Only submitApplication (an APPLY session) and registerApplication (an AKS) take files."""
-    return actor.purpose is Purpose.APPLY or (actor.purpose is Purpose.STAFF and actor.role is Role.AKS)
 
 
 def client_address(host: str | None) -> str | None:

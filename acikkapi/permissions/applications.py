@@ -36,3 +36,9 @@ def ensure_can_register(actor: Actor, province_id: int | None = None) -> None:
     if province_id is not None and province_id != actor.province_id:
         raise PermissionDenied("Yalnızca kendi ilinizdeki bir adrese ait başvuru kaydedebilirsiniz.",
                                field="provinceId")
+
+
+def may_upload(actor: Actor) -> bool:
+    """Only submitApplication (an APPLY session) and registerApplication (an AKS) take files: anyone else's
+    multipart request is refused before its body is read."""
+    return actor.purpose is Purpose.APPLY or (actor.purpose is Purpose.STAFF and actor.role is Role.AKS)
