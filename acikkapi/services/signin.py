@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import Application, OtpChallenge, Purpose, Role, User
+from acikkapi.services.checks import fits
 from acikkapi.services.errors import ValidationFailed
 from acikkapi.services.identity import IdentityMismatch, IdentityService
 from acikkapi.services.otp import Sender, check_send_limits, send_challenge
@@ -55,7 +56,7 @@ async def request_apply_code(session: AsyncSession, settings: Settings, identity
 async def request_tracking_code(session: AsyncSession, settings: Settings, *, tracking_no: int, tckn: str,
                                 client_ip: str | None) -> OtpChallenge:
     tckn = check_tckn(tckn)
-    if not 0 < tracking_no < 2**62:
+    if tracking_no <= 0 or not fits(tracking_no, Application.tracking_no):
         raise ValidationFailed("Geçersiz başvuru numarası.", field="trackingNo")
     application = (await session.execute(
         select(Application.id, Application.phone)
