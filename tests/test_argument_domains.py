@@ -1,14 +1,25 @@
 """Arguments of the right GraphQL type but outside their domain: an id no column can hold is answered like
 any unknown id, a date out of range is refused with its field. None of them reaches the database."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from acikkapi.models import Application, District, Place, Province, ServiceCategory
 from acikkapi.services.checks import fits
-from tests.applications.support import counts
-from tests.helpers import MEHMET, sign_in_to_apply, submit
+from tests.applications.support import counts, submit_input
+from tests.helpers import AKS_ANKARA, AYSE, MEHMET, sign_in_to_apply, staff_sign_in, submit
 
 INT32_EDGES = [-2**31, -45157, -32769, 32768, 2**31 - 1]
+REGISTER = """
+mutation($input: RegisterApplicationInput!) {
+  registerApplication(input: $input) {
+    __typename
+    ... on SubmitApplicationSuccess { trackingNo }
+    ... on Error { code message }
+    ... on ValidationError { field }
+  }
+}"""
 
 
 def test_fits_follows_the_column_type():
@@ -45,3 +56,24 @@ class TestSubjectAddress:
         corrected = await submit(world, token, "5351100001")
         assert corrected["__typename"] == "SubmitApplicationSuccess", corrected
 
+
+class TestArrivalDate:
+    async def register(self, world, token: str, arrival: date, phone: str) -> dict:
+        variables = {"input": {"tcKimlikNo": AYSE["tckn"], "arrivalDate": arrival.isoformat(),
+                               "application": await submit_input(world, phone)}}
+        return (await world.gql(REGISTER, variables, token=token))["registerApplication"]
+
+    @pytest.mark.parametrize("arrival", [date.min, date(1900, 1, 1), date.today() - timedelta(days=400)],
+                             ids=["year 1", "1900", "400 days ago"])
+    async def test_an_arrival_date_more_than_a_year_ago_is_refused(self, world, arrival):
+        token = await staff_sign_in(world, AKS_ANKARA)
+        before = await counts(world)
+        result = await self.register(world, token, arrival, "5351100002")
+        assert (result["code"], result["field"]) == ("VALIDATION_FAILED", "arrivalDate"), result
+        assert result["message"] == "Başvuru Geliş Tarihi bir yıldan eski olamaz."
+        assert await counts(world) == before
+
+    async def test_an_arrival_date_within_the_year_is_accepted(self, world):
+        token = await staff_sign_in(world, AKS_ANKARA)
+        result = await self.register(world, token, date.today() - timedelta(days=300), "5351100003")
+        assert result["__typename"] == "SubmitApplicationSuccess", result
