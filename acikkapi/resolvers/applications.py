@@ -1,6 +1,6 @@
 """Citizen intake (profile, submit) and the citizen's tracking view."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +14,8 @@ from acikkapi.services.errors import PermissionDenied, Unauthenticated, Validati
 from acikkapi.services.identity import Person
 from acikkapi.services.reports import ISTANBUL
 from acikkapi.services.tckn import check_tckn
+
+ARRIVAL_DATE_MAX_AGE = timedelta(days=365)  # a petition is entered as it arrives: an older date is a typing error
 
 
 async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None]:
@@ -78,6 +80,8 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
             return made
     if arrival_date > datetime.now(ISTANBUL).date():
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
+    if arrival_date < datetime.now(ISTANBUL).date() - ARRIVAL_DATE_MAX_AGE:
+        raise ValidationFailed("Başvuru Geliş Tarihi bir yıldan eski olamaz.", field="arrivalDate")
     async with context.mutation() as session:
         lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
                                                      purpose=LookupPurpose.REGISTER_APPLICATION)

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from acikkapi.models import District, Place, Province, ServiceCategory
 from acikkapi.schema.context import Context
+from acikkapi.services.checks import fits
 
 
 async def provinces(context: Context) -> list[Province]:
@@ -12,12 +13,16 @@ async def provinces(context: Context) -> list[Province]:
 
 
 async def districts(context: Context, province_id: int) -> list[District]:
+    if not fits(province_id, District.province_id):  # no province has it, like any unknown plate code
+        return []
     async with context.reading() as session:
         return list(await session.scalars(
             select(District).where(District.province_id == province_id).order_by(District.name)))
 
 
 async def places(context: Context, district_id: int) -> list[Place]:
+    if not fits(district_id, Place.district_id):
+        return []
     async with context.reading() as session:
         return list(await session.scalars(
             select(Place).where(Place.district_id == district_id).order_by(Place.name)))

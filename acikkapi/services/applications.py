@@ -16,6 +16,7 @@ from acikkapi.models import (
     Channel, District, EventAction, Gender, Place, ServiceCategory, tracking_no_seq_value,
 )
 from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, check_file
+from acikkapi.services.checks import fits
 from acikkapi.services.errors import NotFound, ValidationFailed, raises
 from acikkapi.services.identity import Person
 from acikkapi.services.outbox import queue_sms
@@ -94,11 +95,13 @@ async def _check_address(session: AsyncSession, draft: ApplicationDraft) -> None
     if not (draft.province_id and draft.district_id and draft.place_id):
         raise ValidationFailed("Başvuruya konu olan adresin il, ilçe ve mahalle/köy bilgileri zorunludur.",
                                field="subjectAddress")
-    found = await session.scalar(
+    ids = ((draft.province_id, District.province_id), (draft.district_id, District.id),
+           (draft.place_id, Place.id))
+    found = all(fits(value, column) for value, column in ids) and await session.scalar(
         select(Place.id).join(District, District.id == Place.district_id)
         .where(Place.id == draft.place_id, District.id == draft.district_id,
                District.province_id == draft.province_id))
-    if found is None:
+    if not found:
         raise ValidationFailed("Seçilen il, ilçe ve mahalle/köy birbiriyle uyuşmuyor.", field="subjectAddress")
 
 
@@ -112,7 +115,8 @@ async def _check_categories(session: AsyncSession, rows: list[CategoryRow]) -> N
     valid = set((await session.execute(
         select(ServiceCategory.parent_id, ServiceCategory.id)
         .join(parent, parent.c.id == ServiceCategory.parent_id)
-        .where(ServiceCategory.id.in_([sub for _, sub in pairs]), ServiceCategory.active, parent.c.active)
+        .where(ServiceCategory.id.in_([sub for _, sub in pairs if fits(sub, ServiceCategory.id)]),
+               ServiceCategory.active, parent.c.active)
     )).all())
     if pairs - valid:
         raise ValidationFailed("Seçilen hizmet alt başlığı, hizmet başlığına ait değil veya kullanımda değil.",

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import Application, AuthSession, OtpChallenge, Purpose, Role, User
+from acikkapi.services.checks import fits
 from acikkapi.services.errors import RateLimited, ServiceUnavailable, ValidationFailed, raises
 from acikkapi.services.identity import IdentityMismatch, IdentityService, Person
 from acikkapi.services.otp import Sender, check_send_limits, record_failed_match, send_challenge
@@ -83,7 +84,7 @@ async def send_apply_code(session: AsyncSession, settings: Settings, request: Ap
 async def request_tracking_code(session: AsyncSession, settings: Settings, *, tracking_no: int, tckn: str,
                                 client_ip: str | None) -> OtpChallenge:
     tckn = check_tckn(tckn)
-    if not 0 < tracking_no < 2**62:
+    if tracking_no <= 0 or not fits(tracking_no, Application.tracking_no):
         raise ValidationFailed("Geçersiz başvuru numarası.", field="trackingNo")
     application = (await session.execute(
         select(Application.id, Application.phone)
