@@ -18,7 +18,7 @@ from acikkapi.models import Application, Attachment
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import can_see
 from acikkapi.schema import build_schema
-from acikkapi.schema.context import Services
+from acikkapi.context import Services
 from acikkapi.services import retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.http import client_session

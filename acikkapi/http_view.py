@@ -23,9 +23,9 @@ from strawberry.http.parse_content_type import parse_content_type
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
-from acikkapi.schema.context import Context, Services
+from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
-from acikkapi.services.errors import DomainError
+from acikkapi.services.errors import DomainError, InvalidClientAddress, UploadNotAllowed, UploadsBusy
 from acikkapi.services.sessions import find_session
 
 log = logging.getLogger(__name__)
@@ -43,22 +43,6 @@ HTTP_MESSAGES = {
     413: ("PAYLOAD_TOO_LARGE", "İstek boyutu izin verilen sınırı aşıyor."),
     415: ("UNSUPPORTED_MEDIA_TYPE", "İçerik türü application/json veya multipart/form-data olmalıdır."),
 }
-
-
-class UploadNotAllowed(DomainError):
-    code = "UPLOAD_NOT_ALLOWED"
-    message = ("Dosya yalnızca başvuru oturumunda veya Açık Kapı Sorumlusu oturumunda yüklenebilir. "
-               "Lütfen giriş yapınız.")
-
-
-class UploadsBusy(DomainError):
-    code = "UPLOADS_BUSY"
-    message = "Şu anda çok sayıda dosya yükleniyor. Lütfen birkaç saniye sonra tekrar deneyiniz."
-
-
-class InvalidClientAddress(DomainError):
-    code = "INVALID_CLIENT_ADDRESS"
-    message = "İsteğin geldiği adres okunamadı."
 
 
 class Refused(HTTPException):

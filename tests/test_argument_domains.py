@@ -16,8 +16,7 @@ mutation($input: RegisterApplicationInput!) {
   registerApplication(input: $input) {
     __typename
     ... on SubmitApplicationSuccess { trackingNo }
-    ... on Error { code message }
-    ... on ValidationError { field }
+    ... on Error { code message field }
   }
 }"""
 
@@ -50,7 +49,7 @@ class TestSubjectAddress:
         result = await submit(world, token, "5351100001", sameAsResidence=False, subjectAddress="Atatürk Cad. 1",
                               provinceId=-45157, districtId=district, placeId=place["places"][0]["id"])
         assert (result["__typename"], result["code"], result["field"]) == (
-            "ValidationError", "VALIDATION_FAILED", "subjectAddress"), result
+            "ValidationFailed", "VALIDATION_FAILED", "subjectAddress"), result
         assert await counts(world) == before
         # the refusal rolled back: the same verified code still submits a corrected form
         corrected = await submit(world, token, "5351100001")

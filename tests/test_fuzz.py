@@ -180,7 +180,7 @@ def selection(type_, depth: int) -> str:
     if is_leaf_type(named):
         return ""
     if isinstance(named, GraphQLUnionType):
-        return "{ __typename ... on Error { code message } }"
+        return "{ __typename ... on Error { code message field } }"
     assert isinstance(named, (GraphQLObjectType, GraphQLInterfaceType))
     parts = ["__typename"]
     for field_name, field in named.fields.items():

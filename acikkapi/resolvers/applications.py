@@ -7,7 +7,7 @@ from sqlalchemy import select
 from acikkapi.models import Application, Channel, District, LookupPurpose, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register, visible_applications
-from acikkapi.schema.context import Context
+from acikkapi.context import Context
 from acikkapi.services import applications, sessions, signin, staff_lookups
 from acikkapi.services.applications import ApplicationDraft
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from acikkapi.models import District, Place, Province, ServiceCategory
-from acikkapi.schema.context import Context
+from acikkapi.context import Context
 from acikkapi.services.checks import fits
 
 

@@ -3,7 +3,7 @@
 import uuid
 
 from acikkapi.models import OtpChallenge, Purpose
-from acikkapi.schema.context import Context
+from acikkapi.context import Context
 from acikkapi.services import otp, sessions, signin
 from acikkapi.services.errors import Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import IdentityMismatch

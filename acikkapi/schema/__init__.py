@@ -18,7 +18,7 @@ from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.services.attachments import InvalidUpload
-from acikkapi.services.errors import DomainError
+from acikkapi.services.errors import DomainError, InvalidValue
 from acikkapi.settings import Settings
 
 log = logging.getLogger("acikkapi.errors")
@@ -48,11 +48,6 @@ class DomainErrorsAndMasking(MaskErrors):
         log.error("unexpected error %s at %s", correlation_id, error.path, exc_info=original)
         return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path,
                             extensions={"code": "INTERNAL_ERROR", "correlationId": correlation_id})
-
-
-class InvalidValue(DomainError):
-    code = "BAD_USER_INPUT"
-    message = "Sorgudaki bir değer beklenen türe uymuyor."
 
 
 def request_error(error: GraphQLError) -> GraphQLError:

@@ -7,19 +7,9 @@ from graphql import (
 )
 from strawberry.extensions.max_aliases import count_fields_with_alias
 
-from acikkapi.services.errors import DomainError
+from acikkapi.services.errors import DomainError, IntrospectionNotAllowed, TooManyAliases
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
-
-
-class TooManyAliases(DomainError):
-    code = "TOO_MANY_ALIASES"
-    message = "Sorguda izin verilenden fazla takma ad (alias) var."
-
-
-class IntrospectionNotAllowed(DomainError):
-    code = "INTROSPECTION_NOT_ALLOWED"
-    message = "Şema sorgulaması (introspection) bu sunucuda yalnızca personel oturumlarına açıktır."
 
 
 def _report(rule: ValidationRule, error: DomainError, node=None) -> None:

@@ -68,3 +68,48 @@ def condition_of(error_class: type[DomainError]) -> type[DomainError]:
     """The class that names the condition: the nearest one that sets its own `code`. A subclass that only
     changes behaviour (e.g. keeps its writes) is the same condition to a client."""
     return next(klass for klass in error_class.__mro__ if "code" in vars(klass))
+
+
+# Refusals of a request as a whole, before any resolver runs (answered with a 4xx or 503).
+
+class InvalidValue(DomainError):
+    """A variable or literal does not fit its GraphQL type (a coercion error)."""
+
+    code = "BAD_USER_INPUT"
+    message = "Sorgudaki bir değer beklenen türe uymuyor."
+
+
+class TooManyAliases(DomainError):
+    """The document has more aliases than allowed."""
+
+    code = "TOO_MANY_ALIASES"
+    message = "Sorguda izin verilenden fazla takma ad (alias) var."
+
+
+class IntrospectionNotAllowed(DomainError):
+    """Introspection is open only where GraphiQL is, and to staff sessions."""
+
+    code = "INTROSPECTION_NOT_ALLOWED"
+    message = "Şema sorgulaması (introspection) bu sunucuda yalnızca personel oturumlarına açıktır."
+
+
+class UploadNotAllowed(DomainError):
+    """This session may not send files: the multipart request is refused before its body is read."""
+
+    code = "UPLOAD_NOT_ALLOWED"
+    message = ("Dosya yalnızca başvuru oturumunda veya Açık Kapı Sorumlusu oturumunda yüklenebilir. "
+               "Lütfen giriş yapınız.")
+
+
+class UploadsBusy(DomainError):
+    """Too many uploads are being read at once; try again in a few seconds."""
+
+    code = "UPLOADS_BUSY"
+    message = "Şu anda çok sayıda dosya yükleniyor. Lütfen birkaç saniye sonra tekrar deneyiniz."
+
+
+class InvalidClientAddress(DomainError):
+    """A trusted proxy forwarded a client address that is not an IP address."""
+
+    code = "INVALID_CLIENT_ADDRESS"
+    message = "İsteğin geldiği adres okunamadı."
