@@ -1,6 +1,7 @@
 """`acikkapi demo | serve | db upgrade | seed | purge`."""
 
 import argparse
+import os
 import asyncio
 import logging
 import signal
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call's output at INFO
     settings = get_settings()
     if args.command == "demo":
-        settings = settings.model_copy(update={"demo": True, "graphiql": True})
+        settings = settings.model_copy(update={"allow_development_secret": True, "graphiql": True})
     if args.command in ("demo", "serve") and (problem := settings.secret_key_problem()):
         parser.error(problem)
     signals = [signum for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -119,14 +120,21 @@ def main(argv: list[str] | None = None) -> None:
         stop_embedded_postgres()
 
 
+# Trusted-proxy entries that would trust every peer.
+ANYONE = {"*", "0.0.0.0/0", "::/0"}
+
+
 def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "demo":
         asyncio.run(prepare_database(settings, seed=True, demo=True))
         asyncio.run(serve(settings, demo=True))
     elif args.command == "serve":
-        if "*" in (host.strip() for host in settings.forwarded_allow_ips.split(",")):
-            sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not '*' "
+        if ANYONE & {host.strip() for host in settings.forwarded_allow_ips.split(",")}:
+            sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not everyone "
                      "(anyone could then choose the client address the rate limits count)")
+        if "ACIKKAPI_PUBLIC_BASE_URL" not in os.environ:
+            log.warning("ACIKKAPI_PUBLIC_BASE_URL is not set: links in responses point at %s",
+                        settings.public_base_url)
         if not args.no_migrate:
             asyncio.run(prepare_database(settings, seed=False, demo=False))
         asyncio.run(serve(settings, demo=False))

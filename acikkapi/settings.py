@@ -3,7 +3,6 @@ import hmac
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,7 +70,6 @@ class Settings(BaseSettings):
 
     # GraphiQL at /graphql for browsers; introspection is allowed where GraphiQL is, and for staff sessions.
     graphiql: bool = False
-    demo: bool = Field(default=False, description="Log every SMS so a developer can read the codes.")
 
     # --- Outbox delivery and retention (KVKK) ---
     # One dispatcher sends this many messages at once; each send may take this long before it counts as failed
@@ -115,12 +113,12 @@ class Settings(BaseSettings):
     # The simulators `demo` starts; 0 picks a free port. The defaults match identity_url and sms_url.
     identity_simulator_port: int = 8101
     sms_simulator_port: int = 8102
-    # Lets tests and local runs use DEVELOPMENT_SECRET; `demo` always may.
+    # Lets tests and local runs use DEVELOPMENT_SECRET (`acikkapi demo` sets it; never set it in production).
     allow_development_secret: bool = False
 
     def secret_key_problem(self) -> str | None:
         """Why `secret_key` must not sign codes and links in this configuration; None when it may."""
-        if self.secret_key == DEVELOPMENT_SECRET and not (self.demo or self.allow_development_secret):
+        if self.secret_key == DEVELOPMENT_SECRET and not self.allow_development_secret:
             return "ACIKKAPI_SECRET_KEY is not set: codes and links would be signed with a public key"
         if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
             return f"ACIKKAPI_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes"

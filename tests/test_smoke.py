@@ -27,11 +27,12 @@ class TestSecretKey:
         with pytest.raises(ValueError, match="at least 32 bytes"):
             create_app(Settings(secret_key=secret, database_url="postgresql://unused/db"))
 
-    def test_the_development_secret_is_refused_unless_demo_or_explicitly_allowed(self):
+    def test_the_development_secret_is_refused_unless_explicitly_allowed(self):
         with pytest.raises(ValueError, match="ACIKKAPI_SECRET_KEY is not set"):
             create_app(Settings(secret_key=DEVELOPMENT_SECRET, database_url="postgresql://unused/db"))
         assert len(DEVELOPMENT_SECRET.encode()) >= 32
-        create_app(Settings(secret_key=DEVELOPMENT_SECRET, demo=True))
+        with pytest.raises(ValueError, match="ACIKKAPI_SECRET_KEY is not set"):  # no back door through the env
+            create_app(Settings(secret_key=DEVELOPMENT_SECRET, database_url="postgresql://unused/db", demo=True))
         create_app(Settings(secret_key=DEVELOPMENT_SECRET, allow_development_secret=True))
         create_app(Settings(secret_key="ş" * 16, database_url="postgresql://unused/db"))
 

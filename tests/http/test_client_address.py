@@ -57,7 +57,7 @@ class TestForwardedAddress:
 
 
 class TestServeRefusesToTrustEveryone:
-    @pytest.mark.parametrize("trusted", ["*", "10.0.0.1, *"])
+    @pytest.mark.parametrize("trusted", ["*", "10.0.0.1, *", "0.0.0.0/0", "10.0.0.1,::/0"])
     def test_serve_with_a_wildcard_proxy_list_stops_with_one_line(self, tmp_path, trusted):
         env = {**os.environ, "ACIKKAPI_FORWARDED_ALLOW_IPS": trusted, "ACIKKAPI_SECRET_KEY": "x" * 40,
                # nothing listens there: were the check missing, serve would fail later, differently
@@ -66,5 +66,5 @@ class TestServeRefusesToTrustEveryone:
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode != 0
         lines = result.stderr.strip().splitlines()
-        assert lines == ["acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not '*' "
+        assert lines == ["acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not everyone "
                          "(anyone could then choose the client address the rate limits count)"], result.stderr
