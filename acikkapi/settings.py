@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Codes sent per hour per T.C. Kimlik No, per phone number and per client address.
     otp_hourly_limit_per_identity: int = 5
     otp_hourly_limit_per_phone: int = 5
-    otp_hourly_limit_per_client: int = 30
+    otp_hourly_limit_per_client: int = 100
 
     # Sessions.
     staff_idle_minutes: int = 30
@@ -103,9 +103,10 @@ class Settings(BaseSettings):
     # Circuit breaker of each outside service: open after this many failures in a row, try again after a pause.
     circuit_failures_to_open: int = 5
     circuit_open_seconds: float = 30.0
-    # Code requests per hour from one client address that matched nothing (identity mismatches, codes that
-    # were not sent). Staff and tracking requests all count: their answer may not tell whether they matched.
-    otp_hourly_failures_per_client: int = 10
+    # Per client address and hour: applying requests the identity service refused, and staff sign-in plus
+    # tracking requests (all of them count: their answer may not tell whether they matched).
+    otp_hourly_failures_per_client: int = 20
+    otp_hourly_lookups_per_client: int = 60
     # Identity lookups by number per staff member per hour (registerApplication).
     staff_identity_lookups_per_hour: int = 30
 

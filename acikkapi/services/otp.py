@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, func, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acikkapi.models import OtpChallenge, Purpose
@@ -79,8 +79,8 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-# Staff and tracking requests answer alike whether or not they matched; so must their limits. Their every
-# request counts, as a possible failure too; only identity mismatches and unsent codes count for applying.
+# Staff and tracking requests answer alike whether or not they matched; so must their limits: each of them
+# counts. For applying, only codes actually sent count toward a person's allowance.
 ANSWERS_ALIKE = (Purpose.STAFF, Purpose.TRACK)
 
 
@@ -102,12 +102,18 @@ def _send_limits(settings: Settings, sender: Sender, purpose: Purpose) -> list[t
         limits.append((f"otp:p:{sender.phone}",
                        and_(OtpChallenge.purpose == purpose, OtpChallenge.phone == sender.phone, sent),
                        settings.otp_hourly_limit_per_phone))
+    # Per client address: a total, and a smaller share for what may be probing. Staff and tracking requests
+    # share one allowance and applying another, so an office's staff signing in (many people behind one
+    # address) never blocks the citizens at that address, and a citizen's typo never blocks the staff.
     if sender.client_ip:
-        by_client = OtpChallenge.client_ip == sender.client_ip
-        failed = or_(~OtpChallenge.deliverable, OtpChallenge.purpose.in_(ANSWERS_ALIKE))
-        limits.append((f"otp:ip:{sender.client_ip}", by_client, settings.otp_hourly_limit_per_client))
-        limits.append((f"otp:ip:{sender.client_ip}", and_(by_client, failed),
-                       settings.otp_hourly_failures_per_client))
+        key, by_client = f"otp:ip:{sender.client_ip}", OtpChallenge.client_ip == sender.client_ip
+        limits.append((key, by_client, settings.otp_hourly_limit_per_client))
+        if purpose in ANSWERS_ALIKE:
+            limits.append((key, and_(by_client, OtpChallenge.purpose.in_(ANSWERS_ALIKE)),
+                           settings.otp_hourly_lookups_per_client))
+        else:
+            limits.append((key, and_(by_client, OtpChallenge.purpose == purpose, ~OtpChallenge.deliverable),
+                           settings.otp_hourly_failures_per_client))
     return limits
 
 

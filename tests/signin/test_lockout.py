@@ -14,7 +14,7 @@ from tests.signin.support import (
 )
 
 SETTINGS = {"otp_hourly_limit_per_identity": 3, "otp_hourly_limit_per_phone": 3, "otp_hourly_limit_per_client": 30,
-            "otp_hourly_failures_per_client": 5}
+            "otp_hourly_failures_per_client": 5, "otp_hourly_lookups_per_client": 5}
 ATTEMPTS = 8  # more than every limit above except the address's total
 
 
@@ -69,6 +69,27 @@ class TestTrackingCode:
         sent = len(await world.sms_to(phone))
         assert (await request_tracking(world, tracking_no, HASAN["tckn"]))["__typename"] == "Challenge"
         await world.wait_for_sms(phone, sent + 1)
+
+
+class TestOneAddressManyPeople:
+    """An office or a carrier NAT: many honest people behind one address."""
+
+    async def test_staff_signing_in_from_one_address_do_not_block_citizens_applying_there(self, world):
+        office = world.new_address()
+        colleagues = valid_tcknumbers(290000001)
+        results = [await request_staff(world, next(colleagues), f"53900008{n:02d}", address=office)
+                   for n in range(6)]
+        assert kinds(results)[-1] == "RATE_LIMITED"  # the staff share of the address is used up…
+        applied = await request_apply(world, FATMA, "5390000810", address=office)
+        assert applied["__typename"] == "Challenge", applied  # …not the citizens'
+
+    async def test_citizens_mistyping_at_one_address_do_not_block_staff_signing_in_there(self, world):
+        office = world.new_address()
+        for n in range(6):
+            wrong = person_input(FATMA, f"53900009{n:02d}", lastName="YANLIŞ")
+            await world.gql(REQUEST_APPLY, {"input": wrong}, address=office)
+        signed = await request_staff(world, next(valid_tcknumbers(291000001)), "5390000950", address=office)
+        assert signed["__typename"] == "Challenge", signed
 
 
 class TestLimitsTellNothing:
