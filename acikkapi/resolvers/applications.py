@@ -36,22 +36,29 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
     return person, auth.phone, tuple(records) if records else None
 
 
-@raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.submit_application.raises)
+@raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.store_files.raises,
+        *applications.submit_application.raises)
 async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
     auth = require_purpose(context.actor, Purpose.APPLY)
     draft.phone = signin.verified_phone(auth, draft.phone)
-    async with context.mutation() as session:
-        # One verified code, one application: lock the session first. A repeated or concurrent submit (a
-        # double click) waits on the row, then answers with the application already made. A failed submit
-        # rolls back, so the citizen can correct it and try again.
-        made = await sessions.lock_application_of(session, auth)
-        if made is not None:
-            return await session.get_one(Application, made)
-        application = await applications.submit_application(
-            session, context.settings, context.services.storage, person=Person.from_json(auth.identity),
-            draft=draft, channel=Channel.WEB, actor_label="Vatandaş")
-        await sessions.record_application(session, auth, application)
-        return application
+    storage = context.services.storage
+    stored = await applications.store_files(storage, draft.files, context.settings)
+    try:
+        async with context.mutation() as session:
+            # One verified code, one application: lock the session first. A repeated or concurrent submit (a
+            # double click) waits on the row, then answers with the application already made. A failed submit
+            # rolls back, so the citizen can correct it and try again.
+            made = await sessions.lock_application_of(session, auth)
+            if made is not None:
+                return await session.get_one(Application, made)
+            application = await applications.submit_application(
+                session, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
+                channel=Channel.WEB, actor_label="Vatandaş")
+            stored = []  # the transaction has them: moved into place once it commits
+            await sessions.record_application(session, auth, application)
+            return application
+    finally:
+        await applications.discard_files(storage, stored)
 
 
 async def tracked_application(context: Context) -> Application:
@@ -60,8 +67,9 @@ async def tracked_application(context: Context) -> Application:
         return await applications.load_application(session, visible_applications(context.actor))
 
 
-@raises(Unauthenticated, PermissionDenied, ValidationFailed, *staff_lookups.start_lookup.raises,
-        *staff_lookups.found_person.raises, *applications.submit_application.raises)
+@raises(Unauthenticated, PermissionDenied, ValidationFailed, *applications.check_draft.raises,
+        *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises, *applications.store_files.raises,
+        *applications.submit_application.raises)
 async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
                                idempotency_key: str | None = None) -> Application:
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
@@ -82,6 +90,10 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
     if arrival_date < datetime.now(ISTANBUL).date() - ARRIVAL_DATE_MAX_AGE:
         raise ValidationFailed("Başvuru Geliş Tarihi bir yıldan eski olamaz.", field="arrivalDate")
+    if not draft.same_as_residence:
+        ensure_can_register(actor, draft.province_id)
+    async with context.reading() as session:
+        await applications.check_draft(session, draft)
     async with context.mutation() as session:
         lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
                                                      purpose=LookupPurpose.REGISTER_APPLICATION)
@@ -90,9 +102,16 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
     async with context.mutation() as session:
         await staff_lookups.finish_lookup(session, lookup_id, outcome)
     person = staff_lookups.found_person(outcome, person)
-    async with context.mutation() as session:
-        return await applications.submit_application(
-            session, context.settings, context.services.storage, person=person, draft=draft,
-            channel=Channel.BANKO, actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
-            idempotency_key=idempotency_key,
-            check_province=lambda province_id: ensure_can_register(actor, province_id))
+    storage = context.services.storage
+    stored = await applications.store_files(storage, draft.files, context.settings)
+    try:
+        async with context.mutation() as session:
+            application = await applications.submit_application(
+                session, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
+                actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
+                idempotency_key=idempotency_key,
+                check_province=lambda province_id: ensure_can_register(actor, province_id))
+            stored = []  # the transaction has them (or discarded them, answering a repeated key)
+            return application
+    finally:
+        await applications.discard_files(storage, stored)

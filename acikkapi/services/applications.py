@@ -15,7 +15,7 @@ from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
     Channel, District, EventAction, Gender, Place, ServiceCategory, tracking_no_seq_value,
 )
-from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, check_file
+from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, TooManyFiles, check_file
 from acikkapi.services.checks import fits
 from acikkapi.services.errors import NotFound, ValidationFailed, raises
 from acikkapi.services.identity import Person
@@ -125,7 +125,7 @@ async def _check_categories(session: AsyncSession, rows: list[CategoryRow]) -> N
         raise ValidationFailed("Hizmet açıklaması en fazla 1000 karakter olabilir.", field="categories")
 
 
-def _check_text(draft: ApplicationDraft) -> None:
+def _check_text(draft: ApplicationDraft, *, address: bool = True) -> None:
     check_text(draft.subject, "subject")
     check_text(draft.subject_address, "subjectAddress")
     check_text(draft.email, "email")
@@ -136,18 +136,34 @@ def _check_text(draft: ApplicationDraft) -> None:
     if len(draft.subject) > MAX_SUBJECT_LENGTH:
         raise ValidationFailed(f"Başvuru Konusu en fazla {MAX_SUBJECT_LENGTH} karakter olabilir.",
                                field="subject")
-    if not (draft.subject_address or "").strip():
+    if address and not (draft.subject_address or "").strip():
         raise ValidationFailed("Başvuruya konu olan açık adres zorunludur.", field="subjectAddress")
-    if len(draft.subject_address) > 500:
+    if len(draft.subject_address or "") > 500:
         raise ValidationFailed("Açık adres en fazla 500 karakter olabilir.", field="subjectAddress")
     if draft.email and (len(draft.email) > 254 or not EMAIL.fullmatch(draft.email)):
         raise ValidationFailed("Geçerli bir e-posta adresi giriniz.", field="email")
 
 
-async def store_files(storage: Storage, uploads: list[Upload], settings: Settings) -> list[tuple[str, CheckedFile]]:
-    """Check every file, then store them. On any failure nothing stays behind in storage."""
+@raises(ValidationFailed)
+async def check_draft(session: AsyncSession, draft: ApplicationDraft) -> None:
+    """What the applicant's identity does not decide: checked before an identity lookup, so a form that cannot
+    be registered costs no lookup. `submit_application` checks it all again in its transaction."""
+    _check_text(draft, address=not draft.same_as_residence)
+    check_phone(draft.phone)
+    if not draft.same_as_residence:
+        await _check_address(session, draft)
+    await _check_categories(session, draft.categories)
+
+
+StoredFiles = list[tuple[str, CheckedFile]]
+
+
+@raises(TooManyFiles, FileTooLarge, FileTypeNotAllowed)
+async def store_files(storage: Storage, uploads: list[Upload], settings: Settings) -> StoredFiles:
+    """Check every file, then write them to storage's pending area. Called before any transaction opens: the
+    hashing and writing hold no connection and no lock. On any failure nothing stays behind in storage."""
     if len(uploads) > settings.max_files_per_request:
-        raise ValidationFailed(f"En fazla {settings.max_files_per_request} dosya eklenebilir.", field="files")
+        raise TooManyFiles(f"En fazla {settings.max_files_per_request} dosya eklenebilir.", field="files")
     checked = [await asyncio.to_thread(check_file, upload.file, upload.name, settings.max_file_bytes)
                for upload in uploads]
     stored: list[tuple[str, CheckedFile]] = []
@@ -160,20 +176,21 @@ async def store_files(storage: Storage, uploads: list[Upload], settings: Setting
     return stored
 
 
-async def discard_files(storage: Storage, stored: list[tuple[str, CheckedFile]]) -> None:
+async def discard_files(storage: Storage, stored: StoredFiles) -> None:
     for key, _ in stored:
         await storage.delete(key)
 
 
-@raises(ValidationFailed, ResidenceNotResolved, FileTooLarge, FileTypeNotAllowed)
-async def submit_application(session: AsyncSession, settings: Settings, storage: Storage, *, person: Person,
-                             draft: ApplicationDraft, channel: Channel, actor_label: str,
+@raises(ValidationFailed, ResidenceNotResolved)
+async def submit_application(session: AsyncSession, storage: Storage, *, person: Person, draft: ApplicationDraft,
+                             stored: StoredFiles, channel: Channel, actor_label: str,
                              created_by_id: int | None = None, arrival_date: date | None = None,
-                             idempotency_key: str | None = None, check_province: Callable[[int | None], None] | None = None) -> Application:
+                             idempotency_key: str | None = None,
+                             check_province: Callable[[int | None], None] | None = None) -> Application:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
-    Files are written to storage's pending area first and moved into place once the caller's transaction
-    commits; if anything fails, the caller's rollback leaves the database clean and the files are deleted.
+    The files (`store_files`, before the transaction) are moved into place once the caller's transaction
+    commits; if it does not, the rollback leaves the database clean and the files are deleted.
     """
     if idempotency_key is not None:
         # Serialise an officer's requests with one key: the second waits, then finds the first's application.
@@ -181,7 +198,9 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
         made = await registered_with_key(session, created_by_id, idempotency_key)
         if made is not None:
+            await discard_files(storage, stored)
             return made
+    promote_after_commit(session, storage, [key for key, _ in stored])
     residence = await fill_subject_address(session, person, draft)
     if check_province:  # the caller's rule on whose province this may be
         check_province(draft.province_id)
@@ -189,43 +208,37 @@ async def submit_application(session: AsyncSession, settings: Settings, storage:
     draft.phone = check_phone(draft.phone)
     await _check_address(session, draft)
     await _check_categories(session, draft.categories)
-    stored = await store_files(storage, draft.files, settings)
-    promote_after_commit(session, storage, [key for key, _ in stored])
-    try:
-        application = Application(
-            tracking_no=await session.scalar(tracking_no_seq_value()),
-            kind=draft.kind, channel=channel, status=ApplicationStatus.HAVUZDA,
-            applicant_tckn=person.tckn, applicant_first_name=person.first_name,
-            applicant_last_name=person.last_name, applicant_birth_date=person.birth_date,
-            applicant_gender=Gender[person.gender] if person.gender in Gender.__members__ else None,
-            residence_address=person.residence.address,
-            residence_province_id=residence[0] if residence else None,
-            residence_district_id=residence[1] if residence else None,
-            subject_address=draft.subject_address.strip(), subject_province_id=draft.province_id,
-            subject_district_id=draft.district_id, subject_place_id=draft.place_id,
-            phone=draft.phone, email=draft.email or None, subject=draft.subject.strip(),
-            arrival_date=arrival_date, created_by_id=created_by_id, idempotency_key=idempotency_key,
-        )
-        application.categories = [
-            ApplicationCategory(position=index, category_id=row.category_id, subcategory_id=row.subcategory_id,
-                                description=(row.description or "").strip() or None)
-            for index, row in enumerate(draft.categories, start=1)
-        ]
-        application.attachments = [
-            Attachment(storage_key=key, file_name=info.file_name, content_type=info.content_type,
-                       size=info.size, sha256=info.sha256, uploaded_by_id=created_by_id)
-            for key, info in stored
-        ]
-        application.events = [ApplicationEvent(
-            action=EventAction.SUBMITTED, status=ApplicationStatus.HAVUZDA, actor_id=created_by_id,
-            actor_label=actor_label)]
-        session.add(application)
-        queue_sms(session, phone=application.phone, template="takip_numarasi",
-                  params={"ad": f"{person.first_name} {person.last_name}", "takip_no": application.tracking_no})
-        await session.flush()
-    except BaseException:
-        await discard_files(storage, stored)
-        raise
+    application = Application(
+        tracking_no=await session.scalar(tracking_no_seq_value()),
+        kind=draft.kind, channel=channel, status=ApplicationStatus.HAVUZDA,
+        applicant_tckn=person.tckn, applicant_first_name=person.first_name,
+        applicant_last_name=person.last_name, applicant_birth_date=person.birth_date,
+        applicant_gender=Gender[person.gender] if person.gender in Gender.__members__ else None,
+        residence_address=person.residence.address,
+        residence_province_id=residence[0] if residence else None,
+        residence_district_id=residence[1] if residence else None,
+        subject_address=draft.subject_address.strip(), subject_province_id=draft.province_id,
+        subject_district_id=draft.district_id, subject_place_id=draft.place_id,
+        phone=draft.phone, email=draft.email or None, subject=draft.subject.strip(),
+        arrival_date=arrival_date, created_by_id=created_by_id, idempotency_key=idempotency_key,
+    )
+    application.categories = [
+        ApplicationCategory(position=index, category_id=row.category_id, subcategory_id=row.subcategory_id,
+                            description=(row.description or "").strip() or None)
+        for index, row in enumerate(draft.categories, start=1)
+    ]
+    application.attachments = [
+        Attachment(storage_key=key, file_name=info.file_name, content_type=info.content_type,
+                   size=info.size, sha256=info.sha256, uploaded_by_id=created_by_id)
+        for key, info in stored
+    ]
+    application.events = [ApplicationEvent(
+        action=EventAction.SUBMITTED, status=ApplicationStatus.HAVUZDA, actor_id=created_by_id,
+        actor_label=actor_label)]
+    session.add(application)
+    queue_sms(session, phone=application.phone, template="takip_numarasi",
+              params={"ad": f"{person.first_name} {person.last_name}", "takip_no": application.tracking_no})
+    await session.flush()
     return application
 
 

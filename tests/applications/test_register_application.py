@@ -190,6 +190,16 @@ async def test_every_lookup_is_recorded_with_who_whose_why_and_the_outcome(world
         ("20000000046", purpose, "NOT_FOUND", True), (AYSE["tckn"], purpose, "UNAVAILABLE", True)]
 
 
+@pytest.mark.parametrize("mistake", [{"subject": " "}, {"email": "yok"}, {"categories": []},
+                                     {"sameAsResidence": False, "provinceId": 6, "districtId": 1, "placeId": 1}])
+async def test_a_form_that_cannot_be_registered_costs_no_identity_lookup(world, mistake):
+    officer = await new_aks(world)
+    token = await staff_sign_in(world, officer)
+    result = await register(world, token, AYSE, "5350000020", **mistake)
+    assert result["__typename"] == "ValidationFailed", result
+    assert await lookups_by(world, officer) == []
+
+
 async def test_an_officer_gets_a_limited_number_of_lookups_per_hour(world):
     officer = await new_aks(world)
     token = await staff_sign_in(world, officer)
