@@ -3,6 +3,8 @@
 import logging
 from pathlib import Path
 
+import asyncpg
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from acikkapi.settings import Settings
@@ -80,3 +82,16 @@ def _milliseconds(seconds: float) -> str:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is busy or unreachable (an operational condition, not a bug): no
+    pooled connection in time, a statement cancelled by its timeout, or a connection that failed."""
+    if isinstance(error, (sqlalchemy.exc.TimeoutError, ConnectionError, OSError)):
+        return True
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        cause = error.orig.__cause__ if error.orig is not None else None
+        return error.connection_invalidated or isinstance(
+            cause, (asyncpg.QueryCanceledError, asyncpg.PostgresConnectionError, ConnectionError, OSError))
+    return False
+

@@ -25,7 +25,10 @@ from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
 from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
-from acikkapi.services.errors import DomainError, InvalidClientAddress, UploadNotAllowed, UploadsBusy
+from acikkapi.db import is_unavailable
+from acikkapi.services.errors import (
+    DatabaseUnavailable, DomainError, InvalidClientAddress, UploadNotAllowed, UploadsBusy,
+)
 from acikkapi.services.sessions import find_session
 
 log = logging.getLogger(__name__)
@@ -246,12 +249,8 @@ class GraphQLView(GraphQL):
             # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
             if not receive.ended and not await receive.drain(DRAIN_BYTES):
                 response.headers["Connection"] = "close"
-        except Exception:  # e.g. the database is unreachable while reading the session
-            correlation_id = uuid.uuid4().hex[:12]
-            log.exception("request failed %s", correlation_id)
-            body = {"errors": [{"message": INTERNAL_MESSAGE,
-                                "extensions": {"code": "INTERNAL_ERROR", "correlationId": correlation_id}}]}
-            response = Response(orjson.dumps(body), status_code=500, media_type=JSON)
+        except Exception as error:  # e.g. the database is unreachable while reading the session
+            response = self.failure_response(error)
         finally:
             form = getattr(request.state, "form", None)
             if form is not None:
@@ -260,6 +259,22 @@ class GraphQLView(GraphQL):
                 self.uploads.release()
         response.headers["Cache-Control"] = "no-store"  # answers carry personal data
         await response(scope, receive, send)
+
+    @staticmethod
+    def failure_response(error: Exception) -> Response:
+        """A failure outside GraphQL execution: 503 when the database is unavailable (a bad day, said plainly),
+        otherwise a masked 500 whose correlation id points at the logged trace."""
+        if is_unavailable(error):
+            log.warning("database unavailable: %s", type(error).__name__)
+            status, extensions, message = 503, {"code": DatabaseUnavailable.code}, DatabaseUnavailable.message
+        else:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.error("request failed %s", correlation_id, exc_info=error)
+            status, message = 500, INTERNAL_MESSAGE
+            extensions = {"code": "INTERNAL_ERROR", "correlationId": correlation_id}
+        body = {"errors": [{"message": message, "extensions": extensions}]}
+        return Response(orjson.dumps(body), status_code=status, media_type=JSON,
+                        headers={"Retry-After": "5"} if status == 503 else None)
 
     def error_response(self, request: Request, error: HTTPException) -> Response:
         status = error.status_code

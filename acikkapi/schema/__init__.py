@@ -18,7 +18,8 @@ from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.services.attachments import InvalidUpload
-from acikkapi.services.errors import DomainError, InvalidValue
+from acikkapi.db import is_unavailable
+from acikkapi.services.errors import DatabaseUnavailable, DomainError, InvalidValue
 from acikkapi.settings import Settings
 
 log = logging.getLogger("acikkapi.errors")
@@ -44,6 +45,10 @@ class DomainErrorsAndMasking(MaskErrors):
             return request_error(error)
         if original is None:
             return error
+        if is_unavailable(original):  # a bad day, not a bug: said plainly, logged without a trace
+            log.warning("database unavailable at %s: %s", error.path, type(original).__name__)
+            return GraphQLError(DatabaseUnavailable.message, nodes=error.nodes, path=error.path,
+                                extensions={"code": DatabaseUnavailable.code})
         correlation_id = uuid.uuid4().hex[:12]
         log.error("unexpected error %s at %s", correlation_id, error.path, exc_info=original)
         return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path,

@@ -113,3 +113,10 @@ class InvalidClientAddress(DomainError):
 
     code = "INVALID_CLIENT_ADDRESS"
     message = "İsteğin geldiği adres okunamadı."
+
+
+class DatabaseUnavailable(DomainError):
+    """The database did not answer in time (no free connection, a statement timeout) or cannot be reached."""
+
+    code = "DATABASE_UNAVAILABLE"
+    message = "Sistem şu anda yanıt veremiyor. Lütfen biraz sonra tekrar deneyiniz."

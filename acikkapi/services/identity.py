@@ -101,13 +101,18 @@ class HttpIdentityService:
         async with self.breaker.guard():  # while the service is down, fail at once instead of waiting
             try:
                 async with self.http.post(f"{self.base_url}{path}", json=payload) as response:
-                    if response.status != 200:
+                    if response.status >= 500:
                         log.warning("identity service answered HTTP %s", response.status)
                         raise ServiceUnavailable()
-                    return await response.json()
+                    if response.status == 200:
+                        return await response.json()
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 log.warning("identity service unreachable: %r", error)
                 raise ServiceUnavailable() from error
+        # It answered, refusing our request (4xx): not an outage, so the breaker does not count it, and no
+        # client can open the breaker for everyone by sending what the service refuses.
+        log.warning("identity service refused a request: HTTP %s", response.status)
+        raise ServiceUnavailable()
 
     @staticmethod
     def _person(body: dict) -> Person:

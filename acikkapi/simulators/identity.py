@@ -2,7 +2,8 @@
 
 POST /kimlik/dogrula {tckn, ad, soyad, anne_kizlik_soyadi_harfleri} → {eslesme, kisi?}
 POST /kimlik/sorgula {tckn}                                         → {bulundu, kisi?}
-POST /_kontrol {down: bool, delay: float} lets tests simulate an outage or a slow answer.
+POST /_kontrol {down: bool, delay: float, refuse: bool} lets tests simulate an outage, a slow answer, or a
+service that refuses our requests (HTTP 400).
 """
 
 import asyncio
@@ -51,7 +52,7 @@ def _kisi(person: dict) -> dict:
 
 def create_identity_app(people: list[dict] = PEOPLE) -> web.Application:
     by_tckn = {person["tckn"]: person for person in people}
-    state = {"down": False, "delay": 0.0}
+    state = {"down": False, "delay": 0.0, "refuse": False}
 
     @web.middleware
     async def outage(request: web.Request, handler):
@@ -60,6 +61,8 @@ def create_identity_app(people: list[dict] = PEOPLE) -> web.Application:
                 await asyncio.sleep(state["delay"])
             if state["down"]:
                 return web.json_response({"hata": "servis bakımda"}, status=503)
+            if state["refuse"]:
+                return web.json_response({"hata": "geçersiz istek"}, status=400)
         return await handler(request)
 
     async def verify(request: web.Request) -> web.Response:

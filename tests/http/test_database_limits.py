@@ -1,5 +1,5 @@
 """The database is busy: a query waits at most the pool timeout for a connection and runs at most the statement
-timeout; either way the client gets a masked error, never internals. Errors never carry bound parameters."""
+timeout; either way the client is told the system is busy (DATABASE_UNAVAILABLE), never internals. Errors never carry bound parameters."""
 
 import asyncio
 import logging
@@ -22,8 +22,8 @@ def assert_masked(response) -> None:
     assert response.status_code == 200, body
     assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"]["code"] == "INTERNAL_ERROR", body
-    assert error["message"].startswith("Beklenmeyen bir hata oluştu")
+    assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE", body
+    assert error["message"].startswith("Sistem şu anda yanıt veremiyor")
     assert not any(leak in str(body) for leak in LEAKS), body
 
 

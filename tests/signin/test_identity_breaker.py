@@ -49,3 +49,13 @@ async def test_answers_that_are_not_failures_keep_the_breaker_closed(world):
         wrong = await request_apply(world, {**AYSE, "soyad": "BAŞKA"}, "5380000002")
         assert wrong["code"] == "IDENTITY_MISMATCH", wrong
     assert (await request_apply(world, AYSE, "5380000002"))["__typename"] == "Challenge"
+
+
+async def test_requests_the_service_refuses_do_not_open_the_breaker_for_everyone(world):
+    try:
+        await world.control("identity", refuse=True)
+        for _ in range(4):  # more than the failures that would open it
+            assert unavailable(await request_apply(world, AYSE, "5380000003"))
+    finally:
+        await world.control("identity", refuse=False)
+    assert (await request_apply(world, AYSE, "5380000003"))["__typename"] == "Challenge"
