@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     retention_session_days: int = 30
     retention_outbox_days: int = 30
     retention_file_grace_hours: int = 24
+    # Staff identity lookups (an audit record: who looked up whose T.C. Kimlik No, why, with what outcome) are
+    # deleted this long after they were made; an audit log must outlive the sessions it records.
+    retention_identity_lookup_days: int = 730
 
     # --- HTTP edge (issue 11) ---
     # Links in responses (downloads, reports) are absolute: the address citizens and staff reach us at.

@@ -188,6 +188,7 @@ async def world(request, server_url: str, template: str):
         "storage_dir": Path(tempfile.mkdtemp(prefix="acikkapi-files-")), "outbox_poll_seconds": 0.05,
         "outbox_backoff_seconds": 0.2, "http_timeout_seconds": 2, "otp_hourly_limit_per_identity": 50,
         "otp_hourly_limit_per_phone": 50, "otp_hourly_limit_per_client": 50, "allow_development_secret": True,
+        "circuit_open_seconds": 1,  # an outage a test plays opens a breaker only briefly
         **getattr(request.module, "SETTINGS", {}),  # a module's own limits win
     })
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",

@@ -3,14 +3,17 @@
 A message is a template and its parameters, rendered only when it is sent; its secret parameters (a
 one-time code) are removed once it is sent, expired or given up.
 
-The dispatcher works in three steps, so no transaction, lock or connection is held while a gateway answers:
+The dispatcher is a pool of `concurrency` sends, each message in three steps, so no transaction, lock or
+connection is held while a gateway answers:
 1. claim: one short transaction marks the one-time codes past their `not_after` EXPIRED (never sent), leases
-   a batch of due rows (FOR UPDATE SKIP LOCKED, `leased_until`), codes first, and commits;
-2. send: the batch at once, outside any transaction, each send bounded by a timeout, each with its row's id
-   as the gateway's message reference;
-3. mark: each row in its own short write, only while the lease is still its dispatcher's.
-Several server processes may run it. A gateway outage only delays messages: they stay PENDING with a
-growing backoff until they go out (a code until its expiry).
+   as many due rows as there are free slots (FOR UPDATE SKIP LOCKED, `leased_until`), codes first, and commits;
+2. send: each claimed row at once in its own slot, outside any transaction, bounded by a timeout, with its
+   row's id as the gateway's message reference;
+3. mark: the row in its own short write, only while the lease is still its dispatcher's.
+A slot is free again as soon as its row is marked, and the dispatcher then claims for it: a hung send holds
+its own slot until its timeout, never the messages queued after it. Several server processes may run it.
+A gateway outage only delays messages: they stay PENDING with a growing backoff until they go out (a code
+until its expiry).
 
 Guarantees. A message is sent at most once per lease: a dispatcher that dies after claiming loses only its
 lease, and once that has passed the next claim sends the message. It is sent exactly once unless the gateway
@@ -89,38 +92,70 @@ class OutboxDispatcher:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
-        self.batch_size = concurrency  # a batch is sent at once: every send starts as soon as it is claimed
+        self.concurrency = concurrency
         self.send_timeout = send_timeout_seconds
         # Far longer than a send and its mark, so only a dead dispatcher's messages are claimed again.
         self.lease = timedelta(seconds=2 * send_timeout_seconds + 30)
         self.wakeup = asyncio.Event()
+        self.sending: set[asyncio.Task] = set()
+        self.backlog = False  # the last claim took every free slot: more may be due when a slot frees up
 
     async def run_forever(self) -> None:
-        while True:
-            self.wakeup.clear()  # before dispatching: a wake-up during the dispatch is not lost
-            try:
-                while await self.dispatch_due() == self.batch_size:
+        try:
+            while True:
+                self.wakeup.clear()  # before claiming: a wake-up during the claim is not lost
+                try:
+                    await self.start_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a database hiccup must not kill the dispatcher
+                    log.exception("outbox dispatch failed")
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_seconds)
+                except asyncio.TimeoutError:
                     pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not kill the dispatcher
-                log.exception("outbox dispatch failed")
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+        finally:  # the sends in flight lose their leases; a later claim sends them again
+            sending = list(self.sending)
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+
+    async def start_due(self) -> list[asyncio.Task]:
+        """Claim due messages for the free slots and start sending each; returns the sends started."""
+        free = self.concurrency - len(self.sending)
+        self.backlog = True  # a slot that frees up meanwhile wakes the loop to claim again
+        if free <= 0:
+            return []
+        batch = await self.claim(free)
+        self.backlog = len(batch) == free
+        return [self._start(message) for message in batch]
 
     async def dispatch_due(self) -> int:
-        """Claim one batch of due messages, send them concurrently and mark each; returns how many were claimed."""
-        batch = await self.claim()
-        results = await asyncio.gather(*(self._deliver(message) for message in batch), return_exceptions=True)
-        for message, result in zip(batch, results):
-            if isinstance(result, Exception):  # its lease runs out and a later claim tries it again
-                log.error("outbox message %s could not be marked: %r", message.id, result)
-        return len(batch)
+        """One round: claim for the free slots, send, and wait until each is marked; returns how many were
+        claimed. The server's loop (`run_forever`) does not wait: it claims again as slots free up."""
+        started = await self.start_due()
+        await asyncio.gather(*started)
+        return len(started)
 
-    async def claim(self) -> list[Claimed]:
-        """Expire the codes past their time, then lease a batch of due messages, codes first."""
+    def _start(self, message: Claimed) -> asyncio.Task:
+        task = asyncio.create_task(self._send(message), name=f"outbox-{message.id}")
+        self.sending.add(task)
+        task.add_done_callback(self._slot_freed)
+        return task
+
+    def _slot_freed(self, task: asyncio.Task) -> None:
+        self.sending.discard(task)
+        if self.backlog:
+            self.wakeup.set()
+
+    async def _send(self, message: Claimed) -> None:
+        try:
+            await self._deliver(message)
+        except Exception as error:  # its lease runs out and a later claim tries it again
+            log.error("outbox message %s could not be marked: %r", message.id, error)
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Expire the codes past their time, then lease up to `limit` due messages, codes first."""
         now = func.now()
         unleased = or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until <= now)
         async with self.sessionmaker() as session, session.begin():
@@ -136,7 +171,7 @@ class OutboxDispatcher:
                 select(OutboxMessage.id)
                 .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, unleased)
                 .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.batch_size)
+                .limit(limit)
                 .with_for_update(skip_locked=True))).all()
             if not due:
                 return []

@@ -4,9 +4,13 @@
   back one hour);
 - sessions, `retention_session_days` after they ended (signed out or used up, expired, or left idle);
 - outbox messages that were sent, expired or given up, `retention_outbox_days` after they were queued;
+- staff identity lookups (an audit record), `retention_identity_lookup_days` after they were made;
 - stored files that no attachment row records, once older than `retention_file_grace_hours`: pending files
   whose transaction never committed, and files whose row is gone. A pending file whose row exists (the
   process died between the commit and the move) is moved into place instead.
+
+The identity service's answer goes sooner: every sweep drops it from the challenges that were used, cancelled
+or left expired, and from the sessions that have ended, though the rows themselves stay for their periods.
 
 The server sweeps every `retention_interval_seconds`; `acikkapi purge` sweeps once.
 """
@@ -16,10 +20,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from acikkapi.models import Attachment, AuthSession, OtpChallenge, OutboxMessage, OutboxStatus
+from acikkapi.models import (Attachment, AuthSession, IdentityLookup, OtpChallenge, OutboxMessage, OutboxStatus,
+                             Purpose)
+from acikkapi.services.sessions import idle_limit
 from acikkapi.services.storage import Storage
 from acikkapi.settings import Settings
 
@@ -32,6 +38,8 @@ class Purged:
     challenges: int = 0
     sessions: int = 0
     messages: int = 0
+    lookups: int = 0
+    identities: int = 0  # copies of the identity service's answer dropped from challenges and sessions
     files: int = 0
     promoted: int = 0
 
@@ -42,21 +50,44 @@ async def purge(sessionmaker: async_sessionmaker, storage: Storage, settings: Se
     session_end = now - timedelta(days=settings.retention_session_days)
     idle = timedelta(minutes=max(settings.staff_idle_minutes, settings.citizen_idle_minutes))
     async with sessionmaker() as session, session.begin():
-        purged.challenges = await _delete(session, delete(OtpChallenge).where(
+        purged.challenges = await _rowcount(session, delete(OtpChallenge).where(
             OtpChallenge.created_at < now - timedelta(days=settings.retention_challenge_days)))
-        purged.sessions = await _delete(session, delete(AuthSession).where(or_(
+        purged.sessions = await _rowcount(session, delete(AuthSession).where(or_(
             AuthSession.revoked_at < session_end, AuthSession.expires_at < session_end,
             AuthSession.last_seen_at < session_end - idle)))
-        purged.messages = await _delete(session, delete(OutboxMessage).where(
+        purged.messages = await _rowcount(session, delete(OutboxMessage).where(
             OutboxMessage.status != OutboxStatus.PENDING,
             OutboxMessage.created_at < now - timedelta(days=settings.retention_outbox_days)))
+        purged.lookups = await _rowcount(session, delete(IdentityLookup).where(
+            IdentityLookup.created_at < now - timedelta(days=settings.retention_identity_lookup_days)))
+        purged.identities = await drop_identity_copies(session, settings)
     purged.files, purged.promoted = await sweep_files(
         sessionmaker, storage, timedelta(hours=settings.retention_file_grace_hours))
     return purged
 
 
-async def _delete(session, statement) -> int:
+async def _rowcount(session, statement) -> int:
     return (await session.execute(statement.execution_options(synchronize_session=False))).rowcount
+
+
+async def drop_identity_copies(session: AsyncSession, settings: Settings) -> int:
+    """Drop the identity service's answer from the challenges and sessions that can no longer use it."""
+    now = func.now()
+    held = OtpChallenge.identity.is_not(None)
+    dropped = await _rowcount(session, update(OtpChallenge).where(
+        held, or_(OtpChallenge.consumed_at.is_not(None), OtpChallenge.cancelled_at.is_not(None)))
+        .values(identity=None))
+    # An expired code may still be sent again, and a session opened on it would lack the identity: so a code
+    # left expired as long as a session may idle ends here, and a later resend is refused like a cancelled one.
+    dropped += await _rowcount(session, update(OtpChallenge).where(
+        held, OtpChallenge.expires_at < now - idle_limit(settings, Purpose.APPLY))
+        .values(identity=None, cancelled_at=now))
+    idle = or_(*(and_(AuthSession.purpose == purpose, AuthSession.last_seen_at < now - idle_limit(settings, purpose))
+                 for purpose in Purpose))
+    ended = or_(AuthSession.revoked_at.is_not(None), AuthSession.expires_at <= now, idle)
+    dropped += await _rowcount(session, update(AuthSession).where(AuthSession.identity.is_not(None), ended)
+                               .values(identity=None))
+    return dropped
 
 
 async def sweep_files(sessionmaker: async_sessionmaker, storage: Storage, grace: timedelta) -> tuple[int, int]:

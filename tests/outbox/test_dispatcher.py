@@ -1,5 +1,5 @@
 """The outbox dispatcher against an SMS gateway that does NOT de-duplicate: every request it takes is an SMS
-on someone's phone. Leases, concurrent sends, per-send timeouts, code priority and expiry.
+on someone's phone. Leases, the pool of concurrent sends, per-send timeouts, code priority and expiry.
 
 The tests run their own dispatchers, as several server processes would; the server's own one only polls at
 start (nothing here wakes it)."""
@@ -60,6 +60,31 @@ async def test_a_hung_message_does_not_hold_up_the_others(world, make_dispatcher
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_dispatcher_claims_only_for_its_free_slots_and_refills_one_as_it_frees_up(world, make_dispatcher):
+    hung, waiting = ["5350000220", "5350000221"], "5350000222"
+    await queue(world, hung)
+    await queue(world, [waiting])  # queued later: claimed after the hung ones
+    await world.control("sms", hang=["90" + phone for phone in hung])
+    dispatcher = make_dispatcher(concurrency=2, send_timeout_seconds=60)  # polls hourly: only a freed slot wakes it
+    task = asyncio.create_task(dispatcher.run_forever())
+    try:
+        async def both_in_flight():
+            return all(row["leased_until"] for row in await rows(world, hung))
+
+        await wait_until(both_in_flight, message="the hung sends")
+        [row] = await rows(world, [waiting])
+        assert (row["leased_until"], row["attempts"]) == (None, 0)  # no slot was free for it
+        await world.control("sms", hang=["90" + hung[1]])  # the first hung send is answered: its slot frees up
+        await wait_until(lambda: received(world, waiting), message="the waiting message")
+        await world.control("sms", hang=[])
+        await wait_until(lambda: _all_sent(world, hung + [waiting]), message="every message sent")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    for phone in hung + [waiting]:
+        assert len(await received(world, phone)) == 1, phone
 
 
 async def test_a_hung_send_gives_up_after_its_timeout_and_is_tried_again(world, make_dispatcher):

@@ -1,8 +1,10 @@
 """KVKK retention: what nobody needs any more is deleted once its period has passed (time passing is played by
-back-dating rows and files), and nothing still in use is touched."""
+back-dating rows and files), the identity service's answer is dropped wherever it can no longer be used, and
+nothing still in use is touched."""
 
 import asyncio
 import hashlib
+from datetime import date
 import os
 import secrets
 import sys
@@ -15,15 +17,17 @@ import pytest
 from acikkapi.db import make_engine, make_sessionmaker, to_asyncpg_url
 from acikkapi.services import retention
 from acikkapi.services.storage import FileSystemStorage
-from tests.applications.support import PNG_MIME, png_bytes, submit_files
+from tests.applications.support import PNG_MIME, png_bytes, submit_files, submit_input
+from tests.documents import CANCEL, PROFILE, REGISTER, RESEND
 from tests.helpers import AKS_ANKARA, AYSE, REQUEST_STAFF, TRACKED, sign_in_to_apply, sign_in_to_track, staff_sign_in
 from tests.outbox.support import queue
+from tests.signin.support import apply_code, verify
 
 
 @pytest.fixture
 async def purge(world):
     """One retention sweep with the default periods: 7 days for challenges, 30 for sessions and outbox
-    messages, 24 hours of grace for files."""
+    messages, 2 years for staff identity lookups, 24 hours of grace for files; 30 idle minutes."""
     engine = make_engine(to_asyncpg_url(world.db_url), pool_size=2)
     storage = FileSystemStorage(world.settings.storage_dir)
     yield lambda: retention.purge(make_sessionmaker(engine), storage, world.settings)
@@ -116,6 +120,71 @@ async def test_a_finished_outbox_message_is_deleted_a_month_after_it_was_queued(
     await purge()
     ids = [sent_long_ago, expired_long_ago, sent_lately, waiting]
     assert await remaining(world, "outbox_message", ids) == [sent_lately, waiting]
+
+
+async def identities(world, table: str, ids: list) -> list[bool]:
+    """Whether each of `ids` in `table` still holds the identity service's answer (each row must exist)."""
+    held = {row["id"]: row["identity"] is not None
+            for row in await world.sql(f"SELECT id, identity FROM {table} WHERE id = ANY($1)", ids)}
+    return [held[i] for i in ids]
+
+
+async def test_a_challenge_loses_the_identity_once_used_cancelled_or_left_expired(world, purge):
+    phones = [f"538000030{n}" for n in range(5)]
+    (live, live_code), (used, _), (cancelled, _), (expired_lately, _), (expired_long_ago, _) = [
+        await apply_code(world, AYSE, phone) for phone in phones]
+    assert (await world.gql(CANCEL, {"id": cancelled}))["cancelCode"]["__typename"] == "Done"
+    await world.sql("UPDATE otp_challenge SET consumed_at = now() WHERE id = $1::uuid", used)  # kept its copy
+    await world.sql("UPDATE otp_challenge SET expires_at = now() - interval '29 minutes',"
+                    " last_sent_at = now() - interval '32 minutes' WHERE id = $1::uuid", expired_lately)
+    await world.sql("UPDATE otp_challenge SET expires_at = now() - interval '31 minutes',"
+                    " last_sent_at = now() - interval '34 minutes' WHERE id = $1::uuid", expired_long_ago)
+    await purge()
+    ids = [uuid.UUID(i) for i in (live, used, cancelled, expired_lately, expired_long_ago)]
+    assert await identities(world, "otp_challenge", ids) == [True, False, False, True, False]
+    # The code left expired has ended: a new code for it is refused, as for any used challenge.
+    refused = (await world.gql(RESEND, {"id": expired_long_ago}))["resendCode"]
+    assert refused["code"] == "CODE_INVALID", refused
+    # The others still work: a new code for the one expired lately, and the live one, sign in with the identity.
+    assert (await world.gql(RESEND, {"id": expired_lately}))["resendCode"]["__typename"] == "Challenge"
+    resent_code = await world.last_code(phones[3], 2)
+    for challenge_id, code in ((live, live_code), (expired_lately, resent_code)):
+        signed_in = await verify(world, challenge_id, code)
+        assert signed_in["__typename"] == "SignedIn", signed_in
+        profile = (await world.gql(PROFILE, token=signed_in["token"]))["applicantProfile"]
+        assert profile["tcKimlikNo"] == AYSE["tckn"]
+
+
+async def test_a_session_loses_the_identity_once_it_has_ended(world, purge):
+    phones = [f"538000040{n}" for n in range(5)]
+    tokens = [await sign_in_to_apply(world, AYSE, phone) for phone in phones]
+    live, idle_lately, idle, expired, revoked = [await session_id(world, token) for token in tokens]
+    await world.sql("UPDATE auth_session SET last_seen_at = now() - interval '29 minutes' WHERE id = $1", idle_lately)
+    await world.sql("UPDATE auth_session SET last_seen_at = now() - interval '31 minutes' WHERE id = $1", idle)
+    await world.sql("UPDATE auth_session SET expires_at = now() - interval '1 minute' WHERE id = $1", expired)
+    await world.sql("UPDATE auth_session SET revoked_at = now() WHERE id = $1", revoked)  # kept its copy
+    await purge()
+    ids = [live, idle_lately, idle, expired, revoked]
+    assert await identities(world, "auth_session", ids) == [True, True, False, False, False]
+    for token in tokens[:2]:
+        profile = (await world.gql(PROFILE, token=token))["applicantProfile"]
+        assert profile["tcKimlikNo"] == AYSE["tckn"]
+
+
+async def test_a_staff_identity_lookup_is_deleted_two_years_after_it_was_made(world, purge):
+    token = await staff_sign_in(world, AKS_ANKARA)
+    for phone in ("5380000501", "5380000502", "5380000503"):
+        data = {"tcKimlikNo": AYSE["tckn"], "arrivalDate": date.today().isoformat(),
+                "application": await submit_input(world, phone)}
+        result = (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
+        assert result["__typename"] == "SubmitApplicationSuccess", result
+    old, younger, fresh = [row["id"] for row in await world.sql(
+        "SELECT l.id FROM identity_lookup l JOIN app_user u ON u.id = l.user_id WHERE u.tckn = $1 ORDER BY l.id",
+        AKS_ANKARA["tckn"])]
+    await world.sql("UPDATE identity_lookup SET created_at = now() - interval '731 days' WHERE id = $1", old)
+    await world.sql("UPDATE identity_lookup SET created_at = now() - interval '729 days' WHERE id = $1", younger)
+    await purge()
+    assert await remaining(world, "identity_lookup", [old, younger, fresh]) == [younger, fresh]
 
 
 async def test_a_pending_file_no_row_records_is_deleted_after_the_grace_period(world, purge):
