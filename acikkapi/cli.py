@@ -76,8 +76,9 @@ async def purge(settings: Settings) -> None:
                                        settings)
     finally:
         await engine.dispose()
-    print(f"deleted: {purged.challenges} code challenges, {purged.sessions} sessions, "
-          f"{purged.messages} outbox messages, {purged.files} files; moved into place: {purged.promoted} files")
+    print(f"deleted: {purged.challenges} code challenges, {purged.sessions} sessions, {purged.messages} outbox "
+          f"messages, {purged.lookups} identity lookups, {purged.files} files; identity copies dropped: "
+          f"{purged.identities}; moved into place: {purged.promoted} files")
 
 
 def _exit_on_signal(signum: int, frame) -> None:

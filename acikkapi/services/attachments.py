@@ -69,7 +69,8 @@ def check_file(source: BinaryIO, raw_name: str | None, max_bytes: int) -> Checke
     name = display_name(raw_name)
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ALLOWED:
-        raise FileTypeNotAllowed(field="files")
+        raise FileTypeNotAllowed(f"“{name}” dosyasının türü desteklenmiyor. Uygun dosya formatları: {ALLOWED_TEXT}",
+                                 field="files")
     digest, size = hashlib.sha256(), 0
     source.seek(0)
     head = source.read(8192)

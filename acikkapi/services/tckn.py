@@ -7,15 +7,12 @@ from acikkapi.services.errors import ValidationFailed
 
 
 def is_valid_tckn(value: str) -> bool:
-    if not re.fullmatch(r"[1-9]\d{10}", value):
+    if not re.fullmatch(r"[1-9][0-9]{10}", value):
         return False
     d = [int(c) for c in value]
     tenth = ((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10
     return d[9] == tenth and d[10] == sum(d[:10]) % 10
 
-
-def is_foreign(tckn: str) -> bool:
-    return tckn.startswith("99")
 
 
 def check_tckn(value: str, field: str = "tcKimlikNo") -> str:
@@ -28,8 +25,8 @@ def check_tckn(value: str, field: str = "tcKimlikNo") -> str:
 def check_phone(value: str, field: str = "phone") -> str:
     """A Turkish mobile number as its 10 digits (5XXXXXXXXX); +90, 0, spaces and dashes are accepted."""
     digits = re.sub(r"[\s\-()]", "", value)
-    digits = re.sub(r"^(\+90|0090|90(?=5\d{9}$)|0)", "", digits)
-    if not re.fullmatch(r"5\d{9}", digits):
+    digits = re.sub(r"^(\+90|0090|90(?=5[0-9]{9}$)|0)", "", digits)
+    if not re.fullmatch(r"5[0-9]{9}", digits):
         raise ValidationFailed("Cep telefonu numarası 5XX XXX XX XX biçiminde olmalıdır.", field=field)
     return digits
 

@@ -138,6 +138,7 @@ async def test_a_disguised_or_disallowed_file_is_refused_and_nothing_is_stored(w
     result = await submit_files(world, token, phone, [(name, content, client_type)])
     assert (result["__typename"], result["code"], result["field"]) == (
         "FileTypeNotAllowed", "FILE_TYPE_NOT_ALLOWED", "files"), result
+    assert f"“{name}”" in result["message"], result  # the citizen learns which file it was
     assert await counts(world) == before
     assert stored_files(world) == files_before
 

@@ -111,10 +111,16 @@ class TestRequestStaffAndTrackingCode:
         result = data["requestStaffCode"]
         assert (result["__typename"], result["field"]) == ("ValidationFailed", "tcKimlikNo"), result
 
-    async def test_staff_bad_phone_is_a_validation_error(self, world):
-        data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": "10000000078", "phone": "12345"}})
+    @pytest.mark.parametrize("phone", ["12345", "5٣٢١٠٠٠٠٠١"])  # Arabic-Indic digits are digits to \d, not to us
+    async def test_staff_bad_phone_is_a_validation_error(self, world, phone):
+        data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": "10000000078", "phone": phone}})
         result = data["requestStaffCode"]
         assert (result["__typename"], result["field"]) == ("ValidationFailed", "phone"), result
+
+    async def test_a_number_in_other_digits_is_a_validation_error(self, world):
+        data = await world.gql(REQUEST_STAFF, {"input": {"tcKimlikNo": "١٠٠٠٠٠٠٠٠٧٨", "phone": "5321000001"}})
+        result = data["requestStaffCode"]
+        assert (result["__typename"], result["field"]) == ("ValidationFailed", "tcKimlikNo"), result
 
     async def test_tracking_wrong_checksum_is_a_validation_error(self, world):
         data = await world.gql(REQUEST_TRACKING, {"input": {"trackingNo": 1, "tcKimlikNo": "12345678901"}})
