@@ -1,7 +1,6 @@
 """Vatandaş Başvuru Sorgulama (seed §2.2): tracking number + T.C. → code → the read-only application view,
 its printable report and its files behind short-lived links bound to the session."""
 
-import asyncio
 import re
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
