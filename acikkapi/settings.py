@@ -16,34 +16,56 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ACIKKAPI_", env_file=".env", extra="ignore")
 
-    # Database: an external PostgreSQL when set, otherwise an embedded one kept in `data_dir`.
+    # Database: an external PostgreSQL when set, otherwise an embedded one kept in `data_dir`. A request waits
+    # at most the pool timeout for a connection; the server cancels a statement that runs longer than the
+    # statement timeout, and ends a session left idle inside a transaction.
     database_url: str | None = None
     data_dir: Path = Path("var")
     db_pool_size: int = 10
+    db_pool_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 10.0
+    db_idle_in_transaction_timeout_seconds: float = 30.0
 
+    # HTTP. Client addresses are taken from X-Forwarded-For only when the peer is one of these proxies.
+    # Links in responses (downloads, reports) are absolute, on the address citizens and staff reach us at.
     host: str = "127.0.0.1"
     port: int = 8000
-    # Client addresses are taken from X-Forwarded-For only when the peer is one of these.
     forwarded_allow_ips: str = "127.0.0.1"
+    public_base_url: str = "http://127.0.0.1:8000"
+    # GraphiQL at /graphql for browsers; introspection is allowed where GraphiQL is, and for staff sessions.
+    graphiql: bool = False
 
-    # Secrets: HMAC keys for one-time codes and signed download links. Set them in production.
+    # The one secret: the HMAC keys for one-time codes and for signed links are derived from it.
     secret_key: str = DEVELOPMENT_SECRET
+    # Lets tests and local runs use DEVELOPMENT_SECRET (`acikkapi demo` sets it; never set it in production).
+    allow_development_secret: bool = False
 
-    # External services.
+    # Outside services. Each has a circuit breaker: open after this many failures in a row, tried again after
+    # the pause. The simulators `demo` starts listen on these ports (0 picks a free one).
     identity_url: str = "http://127.0.0.1:8101"
     sms_url: str = "http://127.0.0.1:8102"
     sms_sender: str = "ACIKKAPI"
     http_timeout_seconds: float = 5.0
+    circuit_failures_to_open: int = 5
+    circuit_open_seconds: float = 30.0
+    identity_simulator_port: int = 8101
+    sms_simulator_port: int = 8102
 
     # One-time codes.
     otp_ttl_seconds: int = 180
     otp_max_attempts: int = 5
     otp_resend_cooldown_seconds: int = 60
     otp_max_resends: int = 3
-    # Codes sent per hour per T.C. Kimlik No, per phone number and per client address.
+    # Codes per hour: per T.C. Kimlik No (with the phone or tracking number it asks for), per phone, and per
+    # client address: in all, for applying requests the identity service refused, and for staff sign-in plus
+    # tracking requests (all of these count: their answer may not tell whether they matched).
     otp_hourly_limit_per_identity: int = 5
     otp_hourly_limit_per_phone: int = 5
     otp_hourly_limit_per_client: int = 100
+    otp_hourly_failures_per_client: int = 20
+    otp_hourly_lookups_per_client: int = 60
+    # Identity lookups by number per staff member per hour (registerApplication).
+    staff_identity_lookups_per_hour: int = 30
 
     # Sessions.
     staff_idle_minutes: int = 30
@@ -51,10 +73,12 @@ class Settings(BaseSettings):
     session_max_hours: int = 12
     download_link_seconds: int = 300
 
-    # Attachments.
+    # Attachments. Multipart requests read at once are bounded; more are refused with 503 and Retry-After.
     storage_dir: Path | None = None
     max_file_bytes: int = 10 * 1024 * 1024
     max_files_per_request: int = 10
+    max_concurrent_uploads: int = 8
+    upload_retry_after_seconds: int = 5
 
     # GraphQL limits: cheap refusals before execution.
     max_body_bytes: int = 1024 * 1024
@@ -63,62 +87,26 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     max_batch_operations: int = 5
 
-    # Outbox dispatcher.
+    # Outbox: up to `outbox_concurrency` sends in flight, each failing after `outbox_send_timeout_seconds`
+    # (a hung gateway then holds one slot, never the others). A claimed message is leased for twice the
+    # timeout plus 30 s: if its dispatcher dies, another sends it after that.
     outbox_poll_seconds: float = 1.0
     outbox_max_attempts: int = 12
     outbox_backoff_seconds: float = 5.0
-
-    # GraphiQL at /graphql for browsers; introspection is allowed where GraphiQL is, and for staff sessions.
-    graphiql: bool = False
-
-    # --- Outbox delivery and retention (KVKK) ---
-    # One dispatcher sends this many messages at once; each send may take this long before it counts as failed
-    # (a hung gateway then holds one message, never the others). A claimed message is leased for twice the
-    # timeout plus 30 s: if its dispatcher dies, another sends it after that.
     outbox_concurrency: int = 10
     outbox_send_timeout_seconds: float = 10.0
-    # Deleted by the retention sweep (every `retention_interval_seconds` in the server, or `acikkapi purge`):
-    # one-time code challenges this long after they were created, sessions this long after they ended,
-    # outbox messages this long after they were queued once sent, expired or given up, and stored files that
-    # no attachment row records once older than the grace period.
+
+    # Retention (KVKK), swept every `retention_interval_seconds` by the server or once by `acikkapi purge`:
+    # code challenges this long after they were created, sessions this long after they ended, outbox messages
+    # this long after they were queued once sent, expired or given up, stored files that no attachment row
+    # records once older than the grace period, and staff identity lookups (an audit record, which must
+    # outlive the sessions it records).
     retention_interval_seconds: float = 3600
     retention_challenge_days: int = 7
     retention_session_days: int = 30
     retention_outbox_days: int = 30
     retention_file_grace_hours: int = 24
-    # Staff identity lookups (an audit record: who looked up whose T.C. Kimlik No, why, with what outcome) are
-    # deleted this long after they were made; an audit log must outlive the sessions it records.
     retention_identity_lookup_days: int = 730
-
-    # --- HTTP edge (issue 11) ---
-    # Links in responses (downloads, reports) are absolute: the address citizens and staff reach us at.
-    public_base_url: str = "http://127.0.0.1:8000"
-    # Multipart requests being read and processed at once; more are refused with 503 and Retry-After.
-    max_concurrent_uploads: int = 8
-    upload_retry_after_seconds: int = 5
-
-    # --- Sign-in hardening and outside-service limits (issue 11) ---
-    # Database: wait at most this long for a pooled connection; the server cancels a statement that runs
-    # longer, and ends a session left idle inside a transaction.
-    db_pool_timeout_seconds: float = 5.0
-    db_statement_timeout_seconds: float = 10.0
-    db_idle_in_transaction_timeout_seconds: float = 30.0
-    # Circuit breaker of each outside service: open after this many failures in a row, try again after a pause.
-    circuit_failures_to_open: int = 5
-    circuit_open_seconds: float = 30.0
-    # Per client address and hour: applying requests the identity service refused, and staff sign-in plus
-    # tracking requests (all of them count: their answer may not tell whether they matched).
-    otp_hourly_failures_per_client: int = 20
-    otp_hourly_lookups_per_client: int = 60
-    # Identity lookups by number per staff member per hour (registerApplication).
-    staff_identity_lookups_per_hour: int = 30
-
-    # --- Operations: demo simulators' ports and the secret rule ---
-    # The simulators `demo` starts; 0 picks a free port. The defaults match identity_url and sms_url.
-    identity_simulator_port: int = 8101
-    sms_simulator_port: int = 8102
-    # Lets tests and local runs use DEVELOPMENT_SECRET (`acikkapi demo` sets it; never set it in production).
-    allow_development_secret: bool = False
 
     def secret_key_problem(self) -> str | None:
         """Why `secret_key` must not sign codes and links in this configuration; None when it may."""
