@@ -8,17 +8,10 @@ import pytest
 from acikkapi.models import Application, District, Place, Province, ServiceCategory
 from acikkapi.services.checks import fits
 from tests.applications.support import counts, submit_input
+from tests.documents import REGISTER
 from tests.helpers import AKS_ANKARA, AYSE, MEHMET, sign_in_to_apply, staff_sign_in, submit
 
 INT32_EDGES = [-2**31, -45157, -32769, 32768, 2**31 - 1]
-REGISTER = """
-mutation($input: RegisterApplicationInput!) {
-  registerApplication(input: $input) {
-    __typename
-    ... on SubmitApplicationSuccess { trackingNo }
-    ... on Error { code message field }
-  }
-}"""
 
 
 def test_fits_follows_the_column_type():
