@@ -1,0 +1,355 @@
+"""The benchmark's yardstick: the three hot paths written by hand with starlette, asyncpg and orjson.
+
+    .venv/bin/python scripts/bench_raw.py --port 8200     # configured like the server, by ACIKKAPI_* variables
+
+It answers POST /graphql for exactly three documents (TRACKED, CATEGORIES and SUBMIT of tests/documents.py)
+with the bytes the server answers, after the same work:
+
+- the bearer session: the token's SHA-256 looked up in `auth_session` (not revoked), the absolute and idle
+  limits checked, the staff user's `active` flag checked, `last_seen_at` touched when older than 30 seconds;
+- trackedApplication: the tracked application with its address records, category rows with their names,
+  attachments and public history, and the same signed links (the key derived from ACIKKAPI_SECRET_KEY as
+  `Settings.link_key` does, on ACIKKAPI_PUBLIC_BASE_URL, valid ACIKKAPI_DOWNLOAD_LINK_SECONDS);
+- serviceCategories: the active categories and subcategories, read on every request;
+- submitApplication: in one transaction, the session row locked, the residence matched to the address
+  records, the subject address and the category pairs validated, then the application, its category rows,
+  its history event and its tracking-number SMS in the outbox written, and the session marked as applied.
+  The SMS is only queued: sending it is the server's dispatcher's work, which this endpoint does not have.
+
+Only the success paths answer like the server; anything else gets a plain 400 (the benchmark checks that
+it never sends one). No access log. GET /_roundtrips tells how many database round trips it has made.
+"""
+
+import argparse
+import hashlib
+import hmac
+import re
+import sys
+import time
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind
+from acikkapi.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the documents the tests send
+from tests.documents import CATEGORIES, SUBMIT, TRACKED  # noqa: E402
+
+HEADERS = {"cache-control": "no-store"}
+TOUCH_EVERY = timedelta(seconds=30)
+SUBMITTED_MESSAGE = ("Başvurunuz başarıyla alınmıştır. Başvuru takip numarası ile durum takibi "
+                     "yapabilirsiniz.")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+STATUS_LABEL = {member.name: member.value for member in ApplicationStatus}
+RESULT_LABEL = {member.name: member.value for member in ApplicationResult}
+KIND_LABEL = {member.name: member.value for member in ApplicationKind}
+PLACE_KIND_LABEL = {member.name: member.value for member in PlaceKind}
+
+SESSION = """
+SELECT s.id, s.purpose, s.phone, s.application_id, s.identity, s.last_seen_at, s.expires_at, now() AS now,
+       u.active AS user_active, s.user_id
+FROM auth_session s LEFT JOIN app_user u ON u.id = s.user_id
+WHERE s.token_hash = $1 AND s.revoked_at IS NULL"""
+TOUCH = "UPDATE auth_session SET last_seen_at = $2 WHERE id = $1"
+
+APPLICATION = """
+SELECT a.tracking_no, a.status, a.result, a.kind, a.applicant_tckn, a.applicant_first_name,
+       a.applicant_last_name, a.residence_address, rd.name AS residence_district, rp.name AS residence_province,
+       a.subject_address, a.phone, a.email, a.subject,
+       p.id AS province_id, p.name AS province_name, d.id AS district_id, d.name AS district_name,
+       pl.id AS place_id, pl.name AS place_name, pl.kind AS place_kind
+FROM application a
+JOIN province p ON p.id = a.subject_province_id
+JOIN district d ON d.id = a.subject_district_id
+JOIN place pl ON pl.id = a.subject_place_id
+LEFT JOIN district rd ON rd.id = a.residence_district_id
+LEFT JOIN province rp ON rp.id = a.residence_province_id
+WHERE a.id = $1"""
+CATEGORY_ROWS = """
+SELECT ac.position, c.name AS category, s.name AS subcategory, ac.description
+FROM application_category ac
+JOIN service_category c ON c.id = ac.category_id
+JOIN service_category s ON s.id = ac.subcategory_id
+WHERE ac.application_id = $1 ORDER BY ac.position"""
+ATTACHMENTS = """
+SELECT id, file_name, content_type, size FROM attachment WHERE application_id = $1 ORDER BY uploaded_at"""
+PUBLIC_EVENTS = """
+SELECT status, note, created_at FROM application_event WHERE application_id = $1 AND public ORDER BY id"""
+
+ACTIVE_CATEGORIES = """
+SELECT id, parent_id, name FROM service_category WHERE active
+ORDER BY parent_id NULLS FIRST, position, name"""
+
+LOCK_SESSION = "SELECT application_id FROM auth_session WHERE id = $1 FOR UPDATE"
+TRACKING_NO = "SELECT tracking_no FROM application WHERE id = $1"
+RESIDENCE = """
+SELECT d.province_id, d.id, p.id FROM district d JOIN place p ON p.district_id = d.id
+WHERE d.province_id = $1 AND d.name = $2 AND p.name = $3 LIMIT 1"""
+ADDRESS = """
+SELECT p.id FROM place p JOIN district d ON d.id = p.district_id
+WHERE p.id = $1 AND d.id = $2 AND d.province_id = $3"""
+CATEGORY_PAIRS = """
+SELECT s.parent_id, s.id FROM service_category s JOIN service_category parent ON parent.id = s.parent_id
+WHERE s.id = ANY($1::int[]) AND s.active AND parent.active"""
+INSERT_APPLICATION = """
+INSERT INTO application (
+  kind, channel, status, applicant_tckn, applicant_first_name, applicant_last_name, applicant_birth_date,
+  applicant_gender, residence_address, residence_province_id, residence_district_id, subject_address,
+  subject_province_id, subject_district_id, subject_place_id, phone, email, subject, is_special,
+  is_confidential, version)
+VALUES ($1, 'WEB', 'HAVUZDA', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, false, false, 1)
+RETURNING id, tracking_no"""
+INSERT_CATEGORY_ROWS = """
+INSERT INTO application_category (application_id, position, category_id, subcategory_id, description)
+SELECT $1, * FROM unnest($2::smallint[], $3::int[], $4::int[], $5::varchar[])"""
+INSERT_EVENT = """
+INSERT INTO application_event (application_id, action, status, actor_label, public)
+VALUES ($1, 'SUBMITTED', 'HAVUZDA', 'Vatandaş', true)"""
+INSERT_SMS = """
+INSERT INTO outbox_message (phone, template, params, priority)
+VALUES ($1, 'takip_numarasi', jsonb_build_object('ad', $2::text, 'takip_no', $3::bigint), 0)"""
+MARK_APPLIED = "UPDATE auth_session SET application_id = $2, identity = NULL WHERE id = $1"
+
+
+class Refused(Exception):
+    """A request off the benchmark's success paths."""
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """Released connections need no reset: the handlers leave no session state behind."""
+
+
+def create_app(settings: Settings, dsn: str) -> Starlette:
+    link_key = settings.link_key
+    base_url = settings.public_base_url.rstrip("/")
+    idle = {"STAFF": timedelta(minutes=settings.staff_idle_minutes),
+            "APPLY": timedelta(minutes=settings.citizen_idle_minutes),
+            "TRACK": timedelta(minutes=settings.citizen_idle_minutes)}
+    state: dict = {"round_trips": 0}
+
+    def count(n: int = 1) -> None:
+        state["round_trips"] += n
+
+    def link(path: str, session_id: str) -> str:
+        expires = int(time.time()) + settings.download_link_seconds
+        signature = hmac.new(link_key, f"{path}|{session_id}|{expires}".encode(), hashlib.sha256).hexdigest()
+        return f"{base_url}{path}?s={session_id}&e={expires}&sig={signature}"
+
+    async def session_of(connection, request: Request):
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not 10 < len(token) < 200:
+            raise Refused("no session")
+        row = await connection.fetchrow(SESSION, hashlib.sha256(token.encode()).digest())
+        count()
+        if row is None:
+            raise Refused("no session")
+        now = row["now"]
+        if now >= row["expires_at"] or now - row["last_seen_at"] > idle[row["purpose"]]:
+            raise Refused("session ended")
+        if row["user_id"] is not None and not row["user_active"]:
+            raise Refused("user inactive")
+        if now - row["last_seen_at"] > TOUCH_EVERY:
+            await connection.execute(TOUCH, row["id"], now)
+            count()
+        return row
+
+    async def tracked_application(connection, request: Request, variables: dict) -> dict:
+        auth = await session_of(connection, request)
+        if auth["purpose"] != "TRACK":
+            raise Refused("not a tracking session")
+        application_id = auth["application_id"]
+        a = await connection.fetchrow(APPLICATION, application_id)
+        categories = await connection.fetch(CATEGORY_ROWS, application_id)
+        files = await connection.fetch(ATTACHMENTS, application_id)
+        events = await connection.fetch(PUBLIC_EVENTS, application_id)
+        count(4)
+        session_id = str(auth["id"])
+        closed = a["status"] == "SONUCLANDI"
+        result = a["result"] if closed else None
+        residence = a["residence_address"]
+        if a["residence_district"] and a["residence_province"]:
+            residence = f"{residence} {a['residence_district']} / {a['residence_province']}"
+        if closed and a["result"]:
+            status_label = f"Sonuçlandı ({RESULT_LABEL[a['result']]})"
+        else:
+            status_label = "Sonuçlandı" if closed else "İşlem Görüyor"
+        return {"trackedApplication": {
+            "trackingNo": a["tracking_no"], "status": "SONUCLANDI" if closed else "ISLEM_GORUYOR",
+            "statusLabel": status_label, "result": result,
+            "resultLabel": RESULT_LABEL[result] if result else None, "closed": closed,
+            "kind": a["kind"], "kindLabel": KIND_LABEL[a["kind"]],
+            "tcKimlikNo": a["applicant_tckn"], "firstName": a["applicant_first_name"],
+            "lastName": a["applicant_last_name"], "residenceAddress": residence,
+            "subjectAddress": a["subject_address"], "phone": a["phone"], "email": a["email"],
+            "province": {"id": a["province_id"], "name": a["province_name"]},
+            "district": {"id": a["district_id"], "name": a["district_name"]},
+            "place": {"id": a["place_id"], "name": a["place_name"], "kind": a["place_kind"],
+                      "kindLabel": PLACE_KIND_LABEL[a["place_kind"]]},
+            "subject": a["subject"],
+            "categories": [{"position": c["position"], "category": c["category"], "subcategory": c["subcategory"],
+                            "description": c["description"]} for c in categories],
+            "files": [{"id": str(f["id"]), "fileName": f["file_name"], "contentType": f["content_type"],
+                       "size": f["size"], "downloadUrl": link(f"/files/{f['id']}", session_id)} for f in files],
+            "history": [{"position": i, "status": e["status"], "statusLabel": STATUS_LABEL[e["status"]],
+                         "note": e["note"], "at": e["created_at"].isoformat()}
+                        for i, e in enumerate(events, start=1)],
+            "reportUrl": link(f"/reports/applications/{a['tracking_no']}", session_id),
+        }}
+
+    async def service_categories(connection, request: Request, variables: dict) -> dict:
+        rows = await connection.fetch(ACTIVE_CATEGORIES)
+        count()
+        children: dict[int, list] = {}
+        for row in rows:
+            if row["parent_id"] is not None:
+                children.setdefault(row["parent_id"], []).append({"id": row["id"], "name": row["name"]})
+        return {"serviceCategories": [{"id": row["id"], "name": row["name"], "subcategories": children.get(row["id"], [])}
+                                      for row in rows if row["parent_id"] is None]}
+
+    async def submit_application(connection, request: Request, variables: dict) -> dict:
+        auth = await session_of(connection, request)
+        if auth["purpose"] != "APPLY":
+            raise Refused("not an application session")
+        form = variables["input"]
+        if _phone(form["phone"]) != auth["phone"]:
+            raise Refused("phone not verified")
+        person = orjson.loads(auth["identity"])
+        residence_record = person["residence"]
+        rows = form["categories"]
+        async with connection.transaction():
+            count()  # BEGIN
+            made = await connection.fetchval(LOCK_SESSION, auth["id"])
+            count()
+            if made is not None:
+                tracking_no = await connection.fetchval(TRACKING_NO, made)
+                count(2)  # and COMMIT
+                return _submitted(tracking_no)
+            residence = await connection.fetchrow(RESIDENCE, residence_record["province_code"],
+                                                  residence_record["district"], residence_record["place"])
+            count()
+            if form.get("sameAsResidence"):
+                if residence is None:
+                    raise Refused("residence not resolved")
+                province_id, district_id, place_id = residence
+                subject_address = residence_record["address"]
+            else:
+                province_id, district_id, place_id = form.get("provinceId"), form.get("districtId"), form.get("placeId")
+                subject_address = form.get("subjectAddress")
+            subject, email = form["subject"], form.get("email")
+            descriptions = [row.get("description") for row in rows]
+            _check_text(subject, subject_address, email, descriptions)
+            phone = _phone(form["phone"])
+            if not (province_id and district_id and place_id):
+                raise Refused("address incomplete")
+            found = await connection.fetchval(ADDRESS, place_id, district_id, province_id)
+            count()
+            if found is None:
+                raise Refused("address records do not match")
+            if not rows or len(rows) > 10:
+                raise Refused("category rows")
+            pairs = {(row["categoryId"], row["subcategoryId"]) for row in rows}
+            valid = {tuple(pair) for pair in await connection.fetch(CATEGORY_PAIRS, [sub for _, sub in pairs])}
+            count()
+            if pairs - valid or any(d and len(d) > 1000 for d in descriptions):
+                raise Refused("category rows")
+            gender = person.get("gender")
+            birth = person.get("birth_date")
+            application_id, tracking_no = await connection.fetchrow(
+                INSERT_APPLICATION, form.get("kind", "TALEP"), person["tckn"], person["first_name"],
+                person["last_name"], date.fromisoformat(birth) if birth else None,
+                gender if gender in ("ERKEK", "KADIN") else None, residence_record["address"],
+                residence[0] if residence else None, residence[1] if residence else None,
+                subject_address.strip(), province_id, district_id, place_id, phone, email or None,
+                subject.strip())
+            await connection.execute(
+                INSERT_CATEGORY_ROWS, application_id, list(range(1, len(rows) + 1)),
+                [row["categoryId"] for row in rows], [row["subcategoryId"] for row in rows],
+                [(d or "").strip() or None for d in descriptions])
+            await connection.execute(INSERT_EVENT, application_id)
+            await connection.execute(INSERT_SMS, phone, f"{person['first_name']} {person['last_name']}",
+                                     tracking_no)
+            await connection.execute(MARK_APPLIED, auth["id"], application_id)
+            count(6)  # the five writes and COMMIT
+        return _submitted(tracking_no)
+
+    handlers = {}
+
+    async def graphql(request: Request) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+            handler = handlers[body["query"]]
+            async with state["pool"].acquire() as connection:
+                data = await handler(connection, request, body.get("variables") or {})
+        except (Refused, KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
+            return Response(orjson.dumps({"raw": f"refused: {error!r}"}), status_code=400,
+                            media_type="application/json")
+        return Response(orjson.dumps({"data": data}), media_type="application/json", headers=HEADERS)
+
+    async def round_trips(request: Request) -> Response:
+        return Response(orjson.dumps({"roundTrips": state["round_trips"]}), media_type="application/json")
+
+    @asynccontextmanager
+    async def lifespan(app):
+        # As many connections as the server may open (pool plus overflow), with its statement timeout.
+        state["pool"] = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=2 * settings.db_pool_size, reset=_keep,
+            server_settings={"statement_timeout": str(round(settings.db_statement_timeout_seconds * 1000))})
+        try:
+            yield
+        finally:
+            await state["pool"].close()
+
+    handlers.update({TRACKED: tracked_application, CATEGORIES: service_categories, SUBMIT: submit_application})
+    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]),
+                             Route("/_roundtrips", round_trips)], lifespan=lifespan)
+
+
+def _submitted(tracking_no: int) -> dict:
+    return {"submitApplication": {"__typename": "SubmitApplicationSuccess", "trackingNo": tracking_no,
+                                  "message": SUBMITTED_MESSAGE}}
+
+
+def _phone(value: str) -> str:
+    digits = re.sub(r"[\s\-()]", "", value)
+    digits = re.sub(r"^(\+90|0090|90(?=5\d{9}$)|0)", "", digits)
+    if not re.fullmatch(r"5\d{9}", digits):
+        raise Refused("phone")
+    return digits
+
+
+def _check_text(subject: str, subject_address: str | None, email: str | None, descriptions: list) -> None:
+    for value in (subject, subject_address, email, *descriptions):
+        if value and any(ord(char) < 32 and char not in "\n\r\t" for char in value):
+            raise Refused("control characters")
+    if not subject.strip() or len(subject) > 5000:
+        raise Refused("subject")
+    if not (subject_address or "").strip() or len(subject_address) > 500:
+        raise Refused("subject address")
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        raise Refused("email")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    settings = Settings()
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    uvicorn.run(create_app(settings, dsn), host=args.host, port=args.port, log_level="warning",
+                access_log=False, server_header=False, loop="auto", http="auto")
+
+
+if __name__ == "__main__":
+    main()
