@@ -1,6 +1,7 @@
 """Database connection: an external PostgreSQL by URL, or an embedded one started from the pgserver package."""
 
 import logging
+import re
 from pathlib import Path
 
 import asyncpg
@@ -94,4 +95,24 @@ def is_unavailable(error: BaseException) -> bool:
         return error.connection_invalidated or isinstance(
             cause, (asyncpg.QueryCanceledError, asyncpg.PostgresConnectionError, ConnectionError, OSError))
     return False
+
+
+class HideValues(logging.Filter):
+    """Database errors quote the values they were given ("invalid input for query argument $1: …",
+    "Key (tckn)=(…) already exists"): T.C. numbers and names must not reach the log through a trace."""
+
+    QUOTED = [(re.compile(r"(query argument \$\d+: ).*"), r"\1…"), (re.compile(r"(\)=\()[^\n]*?(\) )"), r"\1…\2")]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            for pattern, replacement in self.QUOTED:
+                record.exc_text = pattern.sub(replacement, record.exc_text)
+        return True
+
+
+def hide_values(logger: logging.Logger) -> logging.Logger:
+    logger.addFilter(HideValues())
+    return logger
 

@@ -25,13 +25,13 @@ from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
 from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
-from acikkapi.db import is_unavailable
+from acikkapi.db import hide_values, is_unavailable
 from acikkapi.services.errors import (
     DatabaseUnavailable, DomainError, InvalidClientAddress, UploadNotAllowed, UploadsBusy,
 )
 from acikkapi.services.sessions import find_session
 
-log = logging.getLogger(__name__)
+log = hide_values(logging.getLogger(__name__))
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

@@ -18,11 +18,11 @@ from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.services.attachments import InvalidUpload
-from acikkapi.db import is_unavailable
+from acikkapi.db import hide_values, is_unavailable
 from acikkapi.services.errors import DatabaseUnavailable, DomainError, InvalidValue
 from acikkapi.settings import Settings
 
-log = logging.getLogger("acikkapi.errors")
+log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery))

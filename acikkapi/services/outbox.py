@@ -31,10 +31,11 @@ from sqlalchemy import Text, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from acikkapi.db import hide_values
 from acikkapi.models import OutboxMessage, OutboxStatus
 from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
 
-log = logging.getLogger(__name__)
+log = hide_values(logging.getLogger(__name__))
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,16 @@ async def test_a_database_error_does_not_carry_its_parameters(engine, caplog):
     assert tckn not in caplog.text
 
 
+async def test_values_quoted_by_the_database_are_hidden_in_logged_traces(engine, caplog):
+    value = 45000 + 157  # made here: the logged trace shows this file's lines
+    with pytest.raises(DBAPIError) as raised:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT CAST(:value AS smallint)"), {"value": value})
+    assert str(value) in str(raised.value.orig)  # asyncpg quotes it…
+    logging.getLogger("acikkapi.errors").error("unexpected error", exc_info=raised.value)
+    assert "query argument $1" in caplog.text and str(value) not in caplog.text  # …the log does not
+
+
 def test_the_defaults_are_sensible():
     settings = Settings()
     assert settings.db_pool_timeout_seconds == 5
