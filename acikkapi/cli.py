@@ -8,6 +8,7 @@ import signal
 import sys
 
 import uvicorn
+import uvloop
 
 from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url, stop_embedded_postgres
 from acikkapi.migrate import upgrade
@@ -121,6 +122,12 @@ def main(argv: list[str] | None = None) -> None:
         stop_embedded_postgres()
 
 
+def serve_forever(settings: Settings, *, demo: bool) -> None:
+    # uvicorn picks uvloop only for a loop it creates itself; ours is created here, so ask for it.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(settings, demo=demo))
+
+
 # Trusted-proxy entries that would trust every peer.
 ANYONE = {"*", "0.0.0.0/0", "::/0"}
 
@@ -128,7 +135,7 @@ ANYONE = {"*", "0.0.0.0/0", "::/0"}
 def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "demo":
         asyncio.run(prepare_database(settings, seed=True, demo=True))
-        asyncio.run(serve(settings, demo=True))
+        serve_forever(settings, demo=True)
     elif args.command == "serve":
         if ANYONE & {host.strip() for host in settings.forwarded_allow_ips.split(",")}:
             sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not everyone "
@@ -138,7 +145,7 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
                         settings.public_base_url)
         if not args.no_migrate:
             asyncio.run(prepare_database(settings, seed=False, demo=False))
-        asyncio.run(serve(settings, demo=False))
+        serve_forever(settings, demo=False)
     elif args.command == "db":
         asyncio.run(prepare_database(settings, seed=False, demo=False))
     elif args.command == "seed":
