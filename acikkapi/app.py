@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             backoff_seconds=settings.outbox_backoff_seconds, concurrency=settings.outbox_concurrency,
             send_timeout_seconds=settings.outbox_send_timeout_seconds)
         services = Services(
-            settings=settings, sessionmaker=sessionmaker,
+            settings=settings, sessionmaker=sessionmaker, reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
             identity=identity or HttpIdentityService.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services

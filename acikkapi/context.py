@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
 from acikkapi.permissions.actor import ANONYMOUS, Actor
@@ -17,6 +17,7 @@ from acikkapi.settings import Settings
 class Services:
     settings: Settings
     sessionmaker: async_sessionmaker
+    reads: AsyncEngine  # the same pool, in autocommit: a read needs no BEGIN and no ROLLBACK
     identity: IdentityService
     storage: Storage
     wake_outbox: Callable[[], None] = lambda: None  # a committed change may have queued messages
@@ -58,5 +59,7 @@ class Context:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.services.sessionmaker() as session:
+        """Reads in autocommit (each statement sees what is committed): a pooled connection only for the
+        block, never across an outside call or while a client sends its body."""
+        async with AsyncSession(self.services.reads, expire_on_commit=False) as session:
             yield session

@@ -9,7 +9,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -42,27 +42,36 @@ async def open_session(session: AsyncSession, settings: Settings, challenge: Otp
     return token, auth
 
 
+# Every request with a token runs one of these: built once, one indexed lookup, no ORM loading. Only a staff
+# session loads its user (with province and units) in a second statement.
+_SESSION = AuthSession.__table__
+_LIVE_SESSION = select(_SESSION, func.now().label("now")).where(_SESSION.c.revoked_at.is_(None))
+_BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
+_BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
+_STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
+               .options(selectinload(User.units), selectinload(User.province)))
+_TOUCH = update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now())
+
+
 async def find_session(session: AsyncSession, settings: Settings, *, token: str | None = None,
                        session_id: uuid.UUID | None = None, touch: bool = True) -> AuthSession | None:
     """The live session of a bearer `token` (or of a signed link's `session_id`), with the staff user,
-    province and units loaded; touched for idle tracking."""
-    key = AuthSession.token_hash == token_hash(token) if token else AuthSession.id == session_id
-    row = (await session.execute(
-        select(AuthSession, func.now())
-        .where(key, AuthSession.revoked_at.is_(None))
-        .options(selectinload(AuthSession.user).selectinload(User.units),
-                 selectinload(AuthSession.user).selectinload(User.province))
-    )).first()
+    province and units loaded; touched for idle tracking. Detached: read it, never change it."""
+    row = (await session.execute(_BY_TOKEN if token else _BY_ID,
+                                 {"key": token_hash(token) if token else session_id})).mappings().first()
     if row is None:
         return None
-    auth, now = row
-    if now >= auth.expires_at or now - auth.last_seen_at > idle_limit(settings, auth.purpose):
+    now = row["now"]
+    if now >= row["expires_at"] or now - row["last_seen_at"] > idle_limit(settings, row["purpose"]):
         return None
-    if auth.user is not None and not auth.user.active:
-        return None
+    user = None
+    if row["user_id"] is not None:
+        user = (await session.execute(_STAFF_USER, {"id": row["user_id"]})).scalar()
+        if user is None:  # deactivated
+            return None
+    auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
     if touch and now - auth.last_seen_at > TOUCH_EVERY:
-        await session.execute(update(AuthSession).where(AuthSession.id == auth.id)
-                              .values(last_seen_at=now))
+        await session.execute(_TOUCH, {"session_id": auth.id})
         auth.last_seen_at = now
     return auth
 
