@@ -6,13 +6,14 @@ from sqlalchemy import select
 
 from acikkapi.models import Application, Channel, District, LookupPurpose, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
-from acikkapi.permissions.applications import ensure_can_register, visible_applications
+from acikkapi.permissions.applications import ensure_can_register
 from acikkapi.context import Context
-from acikkapi.services import applications, sessions, signin, staff_lookups
+from acikkapi.services import applications, sessions, signin, staff_lookups, tracking
 from acikkapi.services.applications import ApplicationDraft
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import Person
 from acikkapi.services.reports import ISTANBUL
+from acikkapi.services.tracking import TrackingView
 from acikkapi.services.tckn import check_tckn
 
 ARRIVAL_DATE_MAX_AGE = timedelta(days=365)  # a petition is entered as it arrives: an older date is a typing error
@@ -61,10 +62,10 @@ async def submit_application(context: Context, draft: ApplicationDraft) -> Appli
         await applications.discard_files(storage, stored)
 
 
-async def tracked_application(context: Context) -> Application:
-    require_purpose(context.actor, Purpose.TRACK)
+async def tracked_application(context: Context) -> TrackingView:
+    auth = require_purpose(context.actor, Purpose.TRACK)  # a tracking session sees its one application
     async with context.reading() as session:
-        return await applications.load_application(session, visible_applications(context.actor))
+        return await tracking.tracking_view(session, auth.application_id)
 
 
 @raises(Unauthenticated, PermissionDenied, ValidationFailed, *applications.check_draft.raises,

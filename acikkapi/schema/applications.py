@@ -1,10 +1,11 @@
 from datetime import date, datetime
+
 import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from acikkapi.models import (
-    Application, ApplicationKind, ApplicationResult, ApplicationStatus, Gender, PublicStatus,
+    ApplicationKind, ApplicationResult, ApplicationStatus, Gender, PublicStatus,
 )
 from acikkapi.resolvers import applications
 from acikkapi.schema.errors import as_payload, payload_union
@@ -13,6 +14,7 @@ from acikkapi.services import applications as service
 from acikkapi.services.errors import DomainError
 from acikkapi.services.links import signed_path
 from acikkapi.services.reports import citizen_status, public_status
+from acikkapi.services.tracking import TrackingView
 
 Kind = strawberry.enum(ApplicationKind, name="ApplicationKind", description="Talep, şikâyet, ihbar, görüş ve öneri.")
 strawberry.enum(ApplicationStatus, description="Where an application is in the office's workflow.")
@@ -133,7 +135,7 @@ class CitizenApplication:
     report_url: str = strawberry.field(description="The printable report (Başvuru Raporu), valid for a few minutes.")
 
     @classmethod
-    def of(cls, a: Application, info: Info) -> "CitizenApplication":
+    def of(cls, a: TrackingView, info: Info) -> "CitizenApplication":
         settings, session_id = info.context.settings, info.context.actor.session.id
 
         def link(path: str) -> str:
@@ -145,18 +147,15 @@ class CitizenApplication:
             tracking_no=a.tracking_no, closed=closed, kind=a.kind, kind_label=a.kind.value, created_at=a.created_at,
             status=public_status(a), status_label=citizen_status(a),
             result=a.result if closed else None, result_label=a.result.value if closed and a.result else None,
-            tc_kimlik_no=a.applicant_tckn, first_name=a.applicant_first_name, last_name=a.applicant_last_name,
-            residence_address=service.residence_line(a), subject_address=a.subject_address,
-            province=a.subject_province, district=a.subject_district, place=a.subject_place,
+            tc_kimlik_no=a.tckn, first_name=a.first_name, last_name=a.last_name,
+            residence_address=a.residence_line, subject_address=a.subject_address,
+            province=a.province, district=a.district, place=a.place,
             phone=a.phone, email=a.email, subject=a.subject,
-            categories=[CategoryLine(position=c.position, category=c.category.name,
-                                     subcategory=c.subcategory.name, description=c.description)
-                        for c in a.categories],
+            categories=a.categories,  # rows fit CategoryLine as they are
             files=[AttachmentFile(id=strawberry.ID(str(f.id)), file_name=f.file_name, content_type=f.content_type,
-                                  size=f.size, download_url=link(f"/files/{f.id}")) for f in a.attachments],
-            history=[HistoryEntry(position=i, status=e.status, status_label=e.status.value, note=e.note,
-                                  at=e.created_at)
-                     for i, e in enumerate((e for e in a.events if e.public), start=1)],
+                                  size=f.size, download_url=link(f"/files/{f.id}")) for f in a.files],
+            history=[HistoryEntry(position=i, status=e.status, status_label=e.status.value, note=e.note, at=e.at)
+                     for i, e in enumerate(a.history, start=1)],
             report_url=link(f"/reports/applications/{a.tracking_no}"),
         )
 
