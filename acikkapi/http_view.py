@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 
+from acikkapi import reference_answers
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
@@ -243,7 +244,7 @@ class GraphQLView(GraphQL):
         receive = _TrackedReceive(receive)
         request = Request(scope, receive)
         try:
-            response = await self.run(request)
+            response = await reference_answers.serve(request, self.services, self.run)
         except HTTPException as error:
             response = self.error_response(request, error)
             # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
@@ -257,7 +258,7 @@ class GraphQLView(GraphQL):
                 await form.close()
             if getattr(request.state, "upload_slot", False):
                 self.uploads.release()
-        response.headers["Cache-Control"] = "no-store"  # answers carry personal data
+        response.headers.setdefault("Cache-Control", "no-store")  # answers carry personal data (shared ones say public)
         await response(scope, receive, send)
 
     @staticmethod

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     retention_file_grace_hours: int = 24
     retention_identity_lookup_days: int = 730
 
+    # Reference data (il, ilçe, mahalle/köy, service categories) is cached in the server, which looks for
+    # changes at most every `reference_check_seconds`. Anonymous answers made of it alone may be kept by
+    # browsers and proxies for `reference_max_age_seconds` (and revalidated by their ETag after that).
+    reference_check_seconds: float = 5.0
+    reference_max_age_seconds: int = 60
+
     def secret_key_problem(self) -> str | None:
         """Why `secret_key` must not sign codes and links in this configuration; None when it may."""
         if self.secret_key == DEVELOPMENT_SECRET and not self.allow_development_secret:

@@ -9,13 +9,15 @@ from acikkapi.models.auth import AuthSession, OtpChallenge, Purpose
 from acikkapi.models.base import Base
 from acikkapi.models.identity_lookup import IdentityLookup, LookupOutcome, LookupPurpose
 from acikkapi.models.outbox import OutboxMessage, OutboxStatus
-from acikkapi.models.reference import District, Place, PlaceKind, Province, ServiceCategory, Unit, UnitKind
+from acikkapi.models.reference import (
+    District, Place, PlaceKind, Province, ReferenceVersion, ServiceCategory, Unit, UnitKind,
+)
 from acikkapi.models.user import Role, User, user_unit
 
 __all__ = [
     "Application", "ApplicationCategory", "ApplicationEvent", "ApplicationKind", "ApplicationResult",
     "ApplicationStatus", "Attachment", "AuthSession", "Base", "Channel", "District", "EventAction", "Gender",
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
-    "Role", "ServiceCategory", "Unit", "UnitKind", "User", "tracking_no_seq_value", "user_unit",
+    "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "tracking_no_seq_value", "user_unit",
     "IdentityLookup", "LookupOutcome", "LookupPurpose",
 ]

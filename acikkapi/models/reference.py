@@ -1,6 +1,6 @@
 import enum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, text, true
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, str_enum
@@ -76,3 +76,12 @@ class Unit(Base):
     province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
     parent_no: Mapped[int | None] = mapped_column(ForeignKey("unit.detsis_no"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class ReferenceVersion(Base):
+    """One row counting the changes to the reference tables (service_category, province, district, place,
+    unit), kept by statement triggers (migration 0006): caches of reference data reload when it moves."""
+
+    __tablename__ = "reference_version"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

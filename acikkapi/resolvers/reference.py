@@ -1,41 +1,75 @@
-"""Reference data for the forms: il → ilçe → mahalle/köy, and Hizmet Başlığı → Alt Başlık."""
+"""Reference data for the forms: il → ilçe → mahalle/köy, and Hizmet Başlığı → Alt Başlık, from the
+reference cache (read from the database once per change)."""
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from acikkapi.models import District, Place, Province, ServiceCategory
 from acikkapi.context import Context
 from acikkapi.services.checks import fits
+from acikkapi.services.reference_cache import ReferenceCache, reference_cache
+
+PROVINCES = select(Province.id, Province.name).order_by(Province.id)
+DISTRICTS = select(District.id, District.name, District.province_id).order_by(District.name)
+PLACES = select(Place.id, Place.name, Place.kind).order_by(Place.name)
+CATEGORIES = (select(ServiceCategory.id, ServiceCategory.name, ServiceCategory.parent_id)
+              .where(ServiceCategory.active)
+              .order_by(ServiceCategory.parent_id.nulls_first(), ServiceCategory.position, ServiceCategory.name))
 
 
-async def provinces(context: Context) -> list[Province]:
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A başlık with its alt başlıklar, or an alt başlık (no subcategories)."""
+
+    id: int
+    name: str
+    subcategories: tuple["Category", ...] = ()
+
+
+def _cache(context: Context) -> ReferenceCache:
+    return reference_cache(context.services.sessionmaker, context.settings.reference_check_seconds)
+
+
+async def _rows(context: Context, statement) -> list:
     async with context.reading() as session:
-        return list(await session.scalars(select(Province).order_by(Province.id)))
+        return list(await session.execute(statement))
 
 
-async def districts(context: Context, province_id: int) -> list[District]:
+async def provinces(context: Context) -> list:
+    return await _cache(context).get("provinces", lambda: _rows(context, PROVINCES))
+
+
+async def districts(context: Context, province_id: int) -> list:
     if not fits(province_id, District.province_id):  # no province has it, like any unknown plate code
         return []
-    async with context.reading() as session:
-        return list(await session.scalars(
-            select(District).where(District.province_id == province_id).order_by(District.name)))
+    by_province = await _cache(context).get("districts", lambda: _districts(context))  # all 973 at once
+    return by_province.get(province_id, [])
 
 
-async def places(context: Context, district_id: int) -> list[Place]:
+async def _districts(context: Context) -> dict[int, list]:
+    by_province: dict[int, list] = {}
+    for row in await _rows(context, DISTRICTS):
+        by_province.setdefault(row.province_id, []).append(row)
+    return by_province
+
+
+async def places(context: Context, district_id: int) -> list:
     if not fits(district_id, Place.district_id):
         return []
-    async with context.reading() as session:
-        return list(await session.scalars(
-            select(Place).where(Place.district_id == district_id).order_by(Place.name)))
+    return await _cache(context).get(
+        ("places", district_id), lambda: _rows(context, PLACES.where(Place.district_id == district_id)))
 
 
-async def service_categories(context: Context) -> list[tuple[ServiceCategory, list[ServiceCategory]]]:
-    """Active başlıklar with their active alt başlıklar, in one statement."""
-    async with context.reading() as session:
-        rows = list(await session.scalars(
-            select(ServiceCategory).where(ServiceCategory.active)
-            .order_by(ServiceCategory.parent_id.nulls_first(), ServiceCategory.position, ServiceCategory.name)))
-    children: dict[int, list[ServiceCategory]] = {}
+async def service_categories(context: Context) -> list[Category]:
+    """Active başlıklar with their active alt başlıklar."""
+    return await _cache(context).get("categories", lambda: _categories(context))
+
+
+async def _categories(context: Context) -> list[Category]:
+    rows = await _rows(context, CATEGORIES)
+    children: dict[int, list[Category]] = {}
     for row in rows:
         if row.parent_id is not None:
-            children.setdefault(row.parent_id, []).append(row)
-    return [(row, children.get(row.id, [])) for row in rows if row.parent_id is None]
+            children.setdefault(row.parent_id, []).append(Category(row.id, row.name))
+    return [Category(row.id, row.name, tuple(children.get(row.id, ()))) for row in rows if row.parent_id is None]

@@ -59,6 +59,4 @@ class ReferenceQuery:
 
     @strawberry.field(description="Active service categories with their subcategories.")
     async def service_categories(self, info: Info) -> list[ServiceCategory]:
-        return [ServiceCategory(id=category.id, name=category.name,
-                                subcategories=[ServiceSubcategory(id=s.id, name=s.name) for s in subs])
-                for category, subs in await reference.service_categories(info.context)]
+        return await reference.service_categories(info.context)  # cached objects shaped like these types
