@@ -24,6 +24,7 @@ from acikkapi import reference_answers
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, request_error
+from acikkapi.schema.compiled import NotCompiled
 from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
 from acikkapi.db import hide_values, is_unavailable
@@ -244,7 +245,7 @@ class GraphQLView(GraphQL):
         receive = _TrackedReceive(receive)
         request = Request(scope, receive)
         try:
-            response = await reference_answers.serve(request, self.services, self.run)
+            response = await reference_answers.serve(request, self.services, self.execute)
         except HTTPException as error:
             response = self.error_response(request, error)
             # Read a little of what is left so an ordinary client gets its answer; a huge body is cut off.
@@ -260,6 +261,37 @@ class GraphQLView(GraphQL):
                 self.uploads.release()
         response.headers.setdefault("Cache-Control", "no-store")  # answers carry personal data (shared ones say public)
         await response(scope, receive, send)
+
+    async def execute(self, request: Request) -> Response:
+        return await self.run_compiled(request) or await self.run(request)
+
+    async def run_compiled(self, request: Request) -> Response | None:
+        """The compiled read path (acikkapi/schema/compiled.py), for a JSON POST of one planned document
+        without variables. None leaves the request to the executor (the body stays readable for it)."""
+        headers, settings = request.headers, self.services.settings
+        length = headers.get("content-length", "")
+        if request.method != "POST" or not length.isdigit() or int(length) > settings.max_body_bytes \
+                or parse_content_type(headers.get("content-type", ""))[0] != JSON:
+            return None
+        media = negotiate(headers.get("accept"))
+        if media is None:
+            return None
+        try:
+            data = orjson.loads(await request.body())  # bounded: the server holds it to its content-length
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or data.keys() - {"query", "operationName", "variables"} \
+                or data.get("variables") or not isinstance(data.get("query"), str) \
+                or not isinstance(data.get("operationName"), (str, type(None))):
+            return None
+        compiled = self.schema.compiler.compile(data["query"], data.get("operationName"))
+        if compiled is None:
+            return None
+        try:
+            result = await compiled.execute(await self.get_context(request, None))
+        except (DomainError, NotCompiled):  # the executor gives the error answer
+            return None
+        return Response(orjson.dumps({"data": result}), media_type=media)
 
     @staticmethod
     def failure_response(error: Exception) -> Response:

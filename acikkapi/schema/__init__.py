@@ -13,7 +13,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from acikkapi.models import Purpose
-from acikkapi.schema.applications import ApplicationMutation, ApplicationQuery
+from acikkapi.schema.applications import COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
+from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
@@ -114,7 +115,7 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings) -> Schema:
     # Rule classes built once: ValidationCache keys on them, so a new class per request would never hit.
     rules = [depth_rule(settings.max_query_depth), aliases_rule(settings.max_aliases)]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=True,
@@ -129,3 +130,5 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ValidationCache(maxsize=1024),
         ],
     )
+    schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens)
+    return schema

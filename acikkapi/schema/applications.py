@@ -135,8 +135,8 @@ class CitizenApplication:
     report_url: str = strawberry.field(description="The printable report (Başvuru Raporu), valid for a few minutes.")
 
     @classmethod
-    def of(cls, a: TrackingView, info: Info) -> "CitizenApplication":
-        settings, session_id = info.context.settings, info.context.actor.session.id
+    def of(cls, a: TrackingView, context) -> "CitizenApplication":
+        settings, session_id = context.settings, context.actor.session.id
 
         def link(path: str) -> str:
             return signed_path(settings.link_key, path, session_id, settings.download_link_seconds,
@@ -160,6 +160,14 @@ class CitizenApplication:
         )
 
 
+async def tracked_application(context) -> CitizenApplication:
+    return CitizenApplication.of(await applications.tracked_application(context), context)
+
+
+# Root fields the compiled read path may serve (acikkapi/schema/compiled.py): context → the field's object.
+COMPILED_ROOTS = {"trackedApplication": tracked_application}
+
+
 @strawberry.type
 class ApplicationQuery:
     @strawberry.field(description="Kimlik ve İkametgâh Bilgileri for the applicant who verified a code to apply.")
@@ -177,7 +185,7 @@ class ApplicationQuery:
 
     @strawberry.field(description="The application opened with a tracking code (Başvuru Sorgulama).")
     async def tracked_application(self, info: Info) -> CitizenApplication:
-        return CitizenApplication.of(await applications.tracked_application(info.context), info)
+        return await tracked_application(info.context)
 
 
 @strawberry.input(description="Başvuru Kayıt by an AKS for a citizen at the desk or in writing (channel: banko).")
