@@ -1,6 +1,7 @@
 """The ASGI application: /graphql, /health, signed downloads and printable reports."""
 
 import asyncio
+import gc
 import logging
 import uuid
 from contextlib import asynccontextmanager
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)
+        gc.freeze()  # the schema, models and modules live as long as the process: no collection walks them
         tasks = [asyncio.create_task(dispatcher.run_forever(), name="outbox"),
                  asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
                                      name="retention")]
