@@ -103,8 +103,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
                                   query.get("sig", ""))
         if session_id is None:
             return None
-        async with state["services"].sessionmaker() as session:
-            auth = await find_session(session, settings, session_id=session_id, touch=False)
+        async with state["services"].reads.connect() as connection:
+            auth = await find_session(connection, settings, session_id=session_id, touch=False)
         return Actor.of(auth) if auth else None
 
     async def download(request: Request) -> Response:

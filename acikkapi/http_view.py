@@ -338,8 +338,8 @@ class GraphQLView(GraphQL):
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and 10 < len(token.strip()) < 200:
-            async with context.reading() as session:
-                auth = await find_session(session, self.services.settings, token=token.strip())
+            async with context.connection() as connection:
+                auth = await find_session(connection, self.services.settings, token=token.strip())
             context.actor = Actor.of(auth)
         request.state.actor = context.actor
         return context

@@ -64,8 +64,8 @@ async def submit_application(context: Context, draft: ApplicationDraft) -> Appli
 
 async def tracked_application(context: Context) -> TrackingView:
     auth = require_purpose(context.actor, Purpose.TRACK)  # a tracking session sees its one application
-    async with context.reading() as session:
-        return await tracking.tracking_view(session, auth.application_id)
+    async with context.connection() as connection:
+        return await tracking.tracking_view(connection, auth.application_id)
 
 
 @raises(Unauthenticated, PermissionDenied, ValidationFailed, *applications.check_draft.raises,

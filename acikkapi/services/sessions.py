@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from acikkapi.models import AuthSession, OtpChallenge, Purpose, User
@@ -53,12 +53,13 @@ _STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
 _TOUCH = update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now())
 
 
-async def find_session(session: AsyncSession, settings: Settings, *, token: str | None = None,
+async def find_session(connection: AsyncConnection, settings: Settings, *, token: str | None = None,
                        session_id: uuid.UUID | None = None, touch: bool = True) -> AuthSession | None:
     """The live session of a bearer `token` (or of a signed link's `session_id`), with the staff user,
-    province and units loaded; touched for idle tracking. Detached: read it, never change it."""
-    row = (await session.execute(_BY_TOKEN if token else _BY_ID,
-                                 {"key": token_hash(token) if token else session_id})).mappings().first()
+    province and units loaded; touched for idle tracking. Detached: read it, never change it.
+    Run on every request with a token: Core on an autocommit connection, no ORM session unless staff."""
+    row = (await connection.execute(_BY_TOKEN if token else _BY_ID,
+                                    {"key": token_hash(token) if token else session_id})).mappings().first()
     if row is None:
         return None
     now = row["now"]
@@ -66,12 +67,13 @@ async def find_session(session: AsyncSession, settings: Settings, *, token: str 
         return None
     user = None
     if row["user_id"] is not None:
-        user = (await session.execute(_STAFF_USER, {"id": row["user_id"]})).scalar()
+        async with AsyncSession(bind=connection) as session:
+            user = (await session.execute(_STAFF_USER, {"id": row["user_id"]})).scalar()
         if user is None:  # deactivated
             return None
     auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
     if touch and now - auth.last_seen_at > TOUCH_EVERY:
-        await session.execute(_TOUCH, {"session_id": auth.id})
+        await connection.execute(_TOUCH, {"session_id": auth.id})
         auth.last_seen_at = now
     return auth
 

@@ -7,7 +7,7 @@ The printable report, read far less often, loads the ORM graph instead (`applica
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind
 from acikkapi.services.errors import NotFound
@@ -97,8 +97,7 @@ class TrackingView:
     history: list[HistoryLine]
 
 
-async def tracking_view(session: AsyncSession, application_id: int) -> TrackingView:
-    connection = await session.connection()
+async def tracking_view(connection: AsyncConnection, application_id: int) -> TrackingView:
     row = (await connection.exec_driver_sql(TRACKING_VIEW, (application_id,))).mappings().first()
     if row is None:
         raise NotFound("Başvuru bulunamadı.")
