@@ -1,7 +1,7 @@
 """`acikkapi demo | serve | db upgrade | seed | purge`."""
 
 import argparse
-import os
+import ipaddress
 import asyncio
 import logging
 import signal
@@ -10,7 +10,7 @@ import sys
 import uvicorn
 import uvloop
 
-from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url, stop_embedded_postgres
+from acikkapi.db import HideValues, make_engine, make_sessionmaker, resolve_database_url, stop_embedded_postgres
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import Settings, get_settings
@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # every trace, whoever logs it, without quoted values
+        handler.addFilter(HideValues())
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call's output at INFO
     settings = get_settings()
     if args.command == "demo":
@@ -128,8 +130,13 @@ def serve_forever(settings: Settings, *, demo: bool) -> None:
         runner.run(serve(settings, demo=demo))
 
 
-# Trusted-proxy entries that would trust every peer.
-ANYONE = {"*", "0.0.0.0/0", "::/0"}
+def trusts_everyone(entry: str) -> bool:
+    """A trusted-proxy entry that every peer matches: `*`, or a network of prefix length 0 however written."""
+    entry = entry.strip()
+    try:
+        return entry == "*" or ipaddress.ip_network(entry, strict=False).prefixlen == 0
+    except ValueError:
+        return False
 
 
 def run(args: argparse.Namespace, settings: Settings) -> None:
@@ -137,10 +144,10 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
         asyncio.run(prepare_database(settings, seed=True, demo=True))
         serve_forever(settings, demo=True)
     elif args.command == "serve":
-        if ANYONE & {host.strip() for host in settings.forwarded_allow_ips.split(",")}:
+        if any(trusts_everyone(entry) for entry in settings.forwarded_allow_ips.split(",")):
             sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not everyone "
                      "(anyone could then choose the client address the rate limits count)")
-        if "ACIKKAPI_PUBLIC_BASE_URL" not in os.environ:
+        if "public_base_url" not in settings.model_fields_set:
             log.warning("ACIKKAPI_PUBLIC_BASE_URL is not set: links in responses point at %s",
                         settings.public_base_url)
         if not args.no_migrate:

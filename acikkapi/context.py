@@ -61,7 +61,7 @@ class Context:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """Reads in autocommit (each statement sees what is committed): a pooled connection only for the
         block, never across an outside call or while a client sends its body."""
-        async with AsyncSession(self.services.reads, expire_on_commit=False) as session:
+        async with AsyncSession(self.services.reads, expire_on_commit=False, autoflush=False) as session:
             yield session
 
     @asynccontextmanager

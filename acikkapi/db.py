@@ -93,20 +93,26 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` means the database is busy or unreachable (an operational condition, not a bug): no
     pooled connection in time, a statement cancelled by its timeout, or a connection that failed."""
-    if isinstance(error, (sqlalchemy.exc.TimeoutError, ConnectionError, OSError)):
+    if isinstance(error, (sqlalchemy.exc.TimeoutError, *_UNREACHABLE)):
         return True
     if isinstance(error, sqlalchemy.exc.DBAPIError):
         cause = error.orig.__cause__ if error.orig is not None else None
-        return error.connection_invalidated or isinstance(
-            cause, (asyncpg.QueryCanceledError, asyncpg.PostgresConnectionError, ConnectionError, OSError))
+        return error.connection_invalidated or isinstance(cause, (asyncpg.QueryCanceledError, *_UNREACHABLE))
     return False
+
+
+# A connection refused, reset or not allowed (the server is starting, shutting down, or full). Not any
+# OSError: a full disk or a slow partner service is not the database.
+_UNREACHABLE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.TooManyConnectionsError, asyncpg.AdminShutdownError)
 
 
 class HideValues(logging.Filter):
     """Database errors quote the values they were given ("invalid input for query argument $1: …",
     "Key (tckn)=(…) already exists"): T.C. numbers and names must not reach the log through a trace."""
 
-    QUOTED = [(re.compile(r"(query argument \$\d+: ).*"), r"\1…"), (re.compile(r"(\)=\()[^\n]*?(\) )"), r"\1…\2")]
+    QUOTED = [(re.compile(r"(query argument \$\d+: ).*"), r"\1…"), (re.compile(r"(\)=\()[^\n]*?(\) )"), r"\1…\2"),
+              (re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE), r"\1 …")]  # "Failing row contains (…)"
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and not record.exc_text:

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # tracking requests (all of these count: their answer may not tell whether they matched).
     otp_hourly_limit_per_identity: int = 5
     otp_hourly_limit_per_phone: int = 5
-    otp_hourly_limit_per_client: int = 100
+    otp_hourly_limit_per_client: int = 200
     otp_hourly_failures_per_client: int = 20
     otp_hourly_lookups_per_client: int = 60
     # Identity lookups by number per staff member per hour (registerApplication).

@@ -82,7 +82,7 @@ JOIN service_category c ON c.id = ac.category_id
 JOIN service_category s ON s.id = ac.subcategory_id
 WHERE ac.application_id = $1 ORDER BY ac.position"""
 ATTACHMENTS = """
-SELECT id, file_name, content_type, size FROM attachment WHERE application_id = $1 ORDER BY uploaded_at"""
+SELECT id, file_name, content_type, size FROM attachment WHERE application_id = $1 ORDER BY uploaded_at, id"""
 PUBLIC_EVENTS = """
 SELECT status, note, created_at FROM application_event WHERE application_id = $1 AND public ORDER BY id"""
 

@@ -1,5 +1,8 @@
 """Shared steps of the seed's screens, spoken through GraphQL."""
 
+from datetime import date, datetime
+
+from acikkapi.services.reports import ISTANBUL
 from acikkapi.simulators.identity import PEOPLE
 from tests.documents import REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, SUBMIT, TRACKED, VERIFY  # noqa: F401
 
@@ -7,6 +10,11 @@ AYSE = next(p for p in PEOPLE if p["ad"] == "AYŞE")
 MEHMET = next(p for p in PEOPLE if p["ad"] == "MEHMET ALİ")
 ZEYNEP = next(p for p in PEOPLE if p["ad"] == "ZEYNEP")
 ANNA = next(p for p in PEOPLE if p["ad"] == "ANNA")
+
+def istanbul_today() -> date:
+    """The date the server checks dates against, wherever the tests run."""
+    return datetime.now(ISTANBUL).date()
+
 
 AKS_ANKARA = {"tckn": "10000000078", "phone": "5321000001"}
 YETKILI_ANKARA = {"tckn": "10000000214", "phone": "5321000002"}

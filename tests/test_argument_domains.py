@@ -9,7 +9,7 @@ from acikkapi.models import Application, District, Place, Province, ServiceCateg
 from acikkapi.services.checks import fits
 from tests.applications.support import counts, submit_input
 from tests.documents import REGISTER
-from tests.helpers import AKS_ANKARA, AYSE, MEHMET, sign_in_to_apply, staff_sign_in, submit
+from tests.helpers import AKS_ANKARA, AYSE, istanbul_today, MEHMET, sign_in_to_apply, staff_sign_in, submit
 
 INT32_EDGES = [-2**31, -45157, -32769, 32768, 2**31 - 1]
 
@@ -55,7 +55,7 @@ class TestArrivalDate:
                                "application": await submit_input(world, phone)}}
         return (await world.gql(REGISTER, variables, token=token))["registerApplication"]
 
-    @pytest.mark.parametrize("arrival", [date.min, date(1900, 1, 1), date.today() - timedelta(days=400)],
+    @pytest.mark.parametrize("arrival", [date.min, date(1900, 1, 1), istanbul_today() - timedelta(days=400)],
                              ids=["year 1", "1900", "400 days ago"])
     async def test_an_arrival_date_more_than_a_year_ago_is_refused(self, world, arrival):
         token = await staff_sign_in(world, AKS_ANKARA)
@@ -67,5 +67,5 @@ class TestArrivalDate:
 
     async def test_an_arrival_date_within_the_year_is_accepted(self, world):
         token = await staff_sign_in(world, AKS_ANKARA)
-        result = await self.register(world, token, date.today() - timedelta(days=300), "5351100003")
+        result = await self.register(world, token, istanbul_today() - timedelta(days=300), "5351100003")
         assert result["__typename"] == "SubmitApplicationSuccess", result

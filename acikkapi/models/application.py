@@ -115,7 +115,7 @@ class Application(Base):
     residence_district: Mapped[District | None] = relationship(foreign_keys=[residence_district_id], lazy="raise")
     categories: Mapped[list["ApplicationCategory"]] = relationship(
         lazy="raise", order_by="ApplicationCategory.position", back_populates="application")
-    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="Attachment.uploaded_at")
+    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="(Attachment.uploaded_at, Attachment.id)")
     events: Mapped[list["ApplicationEvent"]] = relationship(lazy="raise", order_by="ApplicationEvent.id")
 
     __mapper_args__ = {"version_id_col": version}

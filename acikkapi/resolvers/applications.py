@@ -95,17 +95,18 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         ensure_can_register(actor, draft.province_id)
     async with context.reading() as session:
         await applications.check_draft(session, draft)
-    async with context.mutation() as session:
-        lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
-                                                     purpose=LookupPurpose.REGISTER_APPLICATION)
-    outcome, person = await staff_lookups.look_up_applicant(
-        context.services.identity, tckn, province_id=actor.province_id, same_as_residence=draft.same_as_residence)
-    async with context.mutation() as session:
-        await staff_lookups.finish_lookup(session, lookup_id, outcome)
-    person = staff_lookups.found_person(outcome, person)
     storage = context.services.storage
-    stored = await applications.store_files(storage, draft.files, context.settings)
+    stored = await applications.store_files(storage, draft.files, context.settings)  # refused files cost no lookup
     try:
+        async with context.mutation() as session:
+            lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
+                                                         purpose=LookupPurpose.REGISTER_APPLICATION)
+        outcome, person = await staff_lookups.look_up_applicant(
+            context.services.identity, tckn, province_id=actor.province_id,
+            same_as_residence=draft.same_as_residence)
+        async with context.mutation() as session:
+            await staff_lookups.finish_lookup(session, lookup_id, outcome)
+        person = staff_lookups.found_person(outcome, person)
         async with context.mutation() as session:
             application = await applications.submit_application(
                 session, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,

@@ -102,14 +102,14 @@ def _send_limits(settings: Settings, sender: Sender, purpose: Purpose) -> list[t
         limits.append((f"otp:p:{sender.phone}",
                        and_(OtpChallenge.purpose == purpose, OtpChallenge.phone == sender.phone, sent),
                        settings.otp_hourly_limit_per_phone))
-    # Per client address: a total, and a smaller share for what may be probing. Staff and tracking requests
-    # share one allowance and applying another, so an office's staff signing in (many people behind one
-    # address) never blocks the citizens at that address, and a citizen's typo never blocks the staff.
+    # Per client address: a total, and a smaller share per purpose for what may be probing (all staff and
+    # tracking requests, failed applying ones). An office's staff signing in (many people behind one address),
+    # the citizens tracking and the citizens applying there never use up each other's share.
     if sender.client_ip:
         key, by_client = f"otp:ip:{sender.client_ip}", OtpChallenge.client_ip == sender.client_ip
         limits.append((key, by_client, settings.otp_hourly_limit_per_client))
         if purpose in ANSWERS_ALIKE:
-            limits.append((key, and_(by_client, OtpChallenge.purpose.in_(ANSWERS_ALIKE)),
+            limits.append((key, and_(by_client, OtpChallenge.purpose == purpose),
                            settings.otp_hourly_lookups_per_client))
         else:
             limits.append((key, and_(by_client, OtpChallenge.purpose == purpose, ~OtpChallenge.deliverable),

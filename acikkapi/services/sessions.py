@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from acikkapi.models import AuthSession, OtpChallenge, Purpose, User
 from acikkapi.settings import Settings
@@ -49,7 +49,7 @@ _LIVE_SESSION = select(_SESSION, func.now().label("now")).where(_SESSION.c.revok
 _BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
 _BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
 _STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
-               .options(selectinload(User.units), selectinload(User.province)))
+               .options(selectinload(User.units), joinedload(User.province)))
 _TOUCH = update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now())
 
 

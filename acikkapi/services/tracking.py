@@ -25,7 +25,7 @@ SELECT a.tracking_no, a.status, a.result, a.kind, a.created_at, a.applicant_tckn
              JOIN service_category sub ON sub.id = c.subcategory_id
              WHERE c.application_id = a.id ORDER BY c.position) AS categories,
        ARRAY(SELECT ROW(f.id, f.file_name, f.content_type, f.size)
-             FROM attachment f WHERE f.application_id = a.id ORDER BY f.uploaded_at) AS files,
+             FROM attachment f WHERE f.application_id = a.id ORDER BY f.uploaded_at, f.id) AS files,
        ARRAY(SELECT ROW(e.status, e.note, e.created_at)
              FROM application_event e WHERE e.application_id = a.id AND e.public ORDER BY e.id) AS history
 FROM application a

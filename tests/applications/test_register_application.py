@@ -11,7 +11,7 @@ import pytest
 
 from tests.applications.support import counts, png_bytes, submit_input, wait_for_tracking_sms
 from tests.documents import REGISTER
-from tests.helpers import AKS_ANKARA, AYSE, YETKILI_ANKARA, ZEYNEP, staff_sign_in
+from tests.helpers import AKS_ANKARA, AYSE, istanbul_today, staff_sign_in, YETKILI_ANKARA, ZEYNEP
 from tests.signin.support import valid_tcknumbers
 
 AKS_ISTANBUL = {"tckn": "10000000696", "phone": "5321000006"}
@@ -19,14 +19,14 @@ AKS_ISTANBUL = {"tckn": "10000000696", "phone": "5321000006"}
 
 async def register(world, token, person: dict, phone: str, arrival: date | None = None, key: str | None = None,
                    **changes) -> dict:
-    data = {"tcKimlikNo": person["tckn"], "arrivalDate": (arrival or date.today()).isoformat(),
+    data = {"tcKimlikNo": person["tckn"], "arrivalDate": (arrival or istanbul_today()).isoformat(),
             "application": await submit_input(world, phone, **changes), "idempotencyKey": key}
     return (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
 
 
 async def test_an_aks_registers_an_application_for_a_citizen_of_the_province(world):
     token = await staff_sign_in(world, AKS_ANKARA)
-    arrival = date.today() - timedelta(days=2)
+    arrival = istanbul_today() - timedelta(days=2)
     result = await register(world, token, AYSE, "5350000001", arrival)
     assert result["__typename"] == "SubmitApplicationSuccess", result
     sms = await wait_for_tracking_sms(world, "5350000001", result["trackingNo"])
@@ -108,7 +108,7 @@ async def test_a_wrong_checksum_is_refused_before_the_identity_service(world):
 
 async def test_an_arrival_date_in_the_future_is_refused(world):
     token = await staff_sign_in(world, AKS_ANKARA)
-    result = await register(world, token, AYSE, "5350000007", date.today() + timedelta(days=2))
+    result = await register(world, token, AYSE, "5350000007", istanbul_today() + timedelta(days=2))
     assert (result["code"], result["field"]) == ("VALIDATION_FAILED", "arrivalDate"), result
 
 
@@ -124,7 +124,7 @@ async def test_the_identity_service_being_down_is_a_clear_error(world):
 
 async def test_a_scanned_petition_is_attached(world):
     token = await staff_sign_in(world, AKS_ANKARA)
-    variables = {"input": {"tcKimlikNo": AYSE["tckn"], "arrivalDate": date.today().isoformat(),
+    variables = {"input": {"tcKimlikNo": AYSE["tckn"], "arrivalDate": istanbul_today().isoformat(),
                            "application": {**await submit_input(world, "5350000009"), "files": [None]}}}
     response = await world.http.post(
         "/graphql", headers={"Authorization": f"Bearer {token}", "GraphQL-Preflight": "1",

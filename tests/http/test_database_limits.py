@@ -3,6 +3,7 @@ timeout; either way the client is told the system is busy (DATABASE_UNAVAILABLE)
 
 import asyncio
 import logging
+import traceback
 
 import asyncpg
 import pytest
@@ -90,6 +91,17 @@ async def test_values_quoted_by_the_database_are_hidden_in_logged_traces(engine,
     assert str(value) in str(raised.value.orig)  # asyncpg quotes it…
     logging.getLogger("acikkapi.errors").error("unexpected error", exc_info=raised.value)
     assert "query argument $1" in caplog.text and str(value) not in caplog.text  # …the log does not
+
+
+async def test_a_failing_row_quoted_by_the_database_is_hidden_in_logged_traces(engine, caplog):
+    name = "GİZLİ" + "İSİM"  # made here: the logged trace shows this file's lines
+    with pytest.raises(DBAPIError) as raised:
+        async with engine.connect() as connection:
+            await connection.execute(text("CREATE TEMP TABLE kisi (ad text, soyad text NOT NULL)"))
+            await connection.execute(text("INSERT INTO kisi VALUES (:name, NULL)"), {"name": name})
+    assert name in "".join(traceback.format_exception(raised.value))  # asyncpg quotes the row in its DETAIL…
+    logging.getLogger("acikkapi.errors").error("unexpected error", exc_info=raised.value)
+    assert "DETAIL" in caplog.text and name not in caplog.text  # …the log does not
 
 
 def test_the_defaults_are_sensible():

@@ -8,7 +8,7 @@ import pytest
 from tests.helpers import AKS_ANKARA, REQUEST_STAFF
 from tests.outbox.support import rows, wait_until
 
-SETTINGS = {"circuit_failures_to_open": 3, "circuit_open_seconds": 1.0, "outbox_backoff_seconds": 3600}
+SETTINGS = {"circuit_failures_to_open": 3, "circuit_open_seconds": 3.0, "outbox_backoff_seconds": 3600}
 PHONE = AKS_ANKARA["phone"]
 
 
@@ -44,7 +44,7 @@ async def test_after_three_gateway_failures_sends_fail_at_once_without_asking_it
     assert (row["status"], row["last_error"]) == ("PENDING", "circuit breaker open: the gateway was not asked")
     assert await world.sms_to(PHONE) == []
     # The message's next try comes after the pause: it goes through and closes the breaker.
-    await world.sql("UPDATE outbox_message SET next_attempt_at = now() + interval '1 second' WHERE id = $1",
+    await world.sql("UPDATE outbox_message SET next_attempt_at = now() + interval '3 seconds' WHERE id = $1",
                     message["id"])
     await world.wait_for_sms(PHONE)
     [row] = await rows(world, [PHONE])

@@ -4,7 +4,6 @@ nothing still in use is touched."""
 
 import asyncio
 import hashlib
-from datetime import date
 import os
 import secrets
 import sys
@@ -19,7 +18,9 @@ from acikkapi.services import retention
 from acikkapi.services.storage import FileSystemStorage
 from tests.applications.support import PNG_MIME, png_bytes, submit_files, submit_input
 from tests.documents import CANCEL, PROFILE, REGISTER, RESEND
-from tests.helpers import AKS_ANKARA, AYSE, REQUEST_STAFF, TRACKED, sign_in_to_apply, sign_in_to_track, staff_sign_in
+from tests.helpers import (
+    AKS_ANKARA, AYSE, istanbul_today, REQUEST_STAFF, sign_in_to_apply, sign_in_to_track, staff_sign_in, TRACKED,
+)
 from tests.outbox.support import queue
 from tests.signin.support import apply_code, verify
 
@@ -174,7 +175,7 @@ async def test_a_session_loses_the_identity_once_it_has_ended(world, purge):
 async def test_a_staff_identity_lookup_is_deleted_two_years_after_it_was_made(world, purge):
     token = await staff_sign_in(world, AKS_ANKARA)
     for phone in ("5380000501", "5380000502", "5380000503"):
-        data = {"tcKimlikNo": AYSE["tckn"], "arrivalDate": date.today().isoformat(),
+        data = {"tcKimlikNo": AYSE["tckn"], "arrivalDate": istanbul_today().isoformat(),
                 "application": await submit_input(world, phone)}
         result = (await world.gql(REGISTER, {"input": data}, token=token))["registerApplication"]
         assert result["__typename"] == "SubmitApplicationSuccess", result

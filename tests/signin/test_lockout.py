@@ -83,6 +83,13 @@ class TestOneAddressManyPeople:
         applied = await request_apply(world, FATMA, "5390000810", address=office)
         assert applied["__typename"] == "Challenge", applied  # …not the citizens'
 
+    async def test_citizens_tracking_from_one_address_do_not_block_staff_signing_in_there(self, world):
+        office = world.new_address()
+        results = [await request_tracking(world, 900000 + n, FATMA["tckn"], address=office) for n in range(6)]
+        assert kinds(results)[-1] == "RATE_LIMITED"  # the tracking share of the address is used up…
+        signed = await request_staff(world, next(valid_tcknumbers(292000001)), "5390000960", address=office)
+        assert signed["__typename"] == "Challenge", signed  # …not the staff's
+
     async def test_citizens_mistyping_at_one_address_do_not_block_staff_signing_in_there(self, world):
         office = world.new_address()
         for n in range(6):
