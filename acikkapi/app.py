@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         http = client_session(settings.http_timeout_seconds)
         sessionmaker = make_sessionmaker(engine)
         dispatcher = OutboxDispatcher(
-            sessionmaker, sms or HttpSmsGateway.of(settings, http),
+            engine, sms or HttpSmsGateway.of(settings, http),
             poll_seconds=settings.outbox_poll_seconds, max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds, concurrency=settings.outbox_concurrency,
             send_timeout_seconds=settings.outbox_send_timeout_seconds)

@@ -3,7 +3,6 @@
 from acikkapi.models.application import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
     ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, PublicStatus,
-    tracking_no_seq_value,
 )
 from acikkapi.models.auth import AuthSession, OtpChallenge, Purpose
 from acikkapi.models.base import Base
@@ -18,6 +17,6 @@ __all__ = [
     "Application", "ApplicationCategory", "ApplicationEvent", "ApplicationKind", "ApplicationResult",
     "ApplicationStatus", "Attachment", "AuthSession", "Base", "Channel", "District", "EventAction", "Gender",
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
-    "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "tracking_no_seq_value", "user_unit",
+    "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "user_unit",
     "IdentityLookup", "LookupOutcome", "LookupPurpose",
 ]

@@ -169,7 +169,3 @@ class ApplicationEvent(Base):
     actor_label: Mapped[str] = mapped_column(String(128))
     public: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = created_at_column()
-
-
-def tracking_no_seq_value():
-    return tracking_no_seq.next_value()

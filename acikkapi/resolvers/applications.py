@@ -4,12 +4,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from acikkapi.models import Application, Channel, District, LookupPurpose, Place, Province, Purpose
+from acikkapi.models import Channel, District, LookupPurpose, Place, Province, Purpose
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register
 from acikkapi.context import Context
 from acikkapi.services import applications, sessions, signin, staff_lookups, tracking
-from acikkapi.services.applications import ApplicationDraft
+from acikkapi.services.applications import ApplicationDraft, Submitted
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import Person
 from acikkapi.services.reports import ISTANBUL
@@ -39,7 +39,7 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
 
 @raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.store_files.raises,
         *applications.submit_application.raises)
-async def submit_application(context: Context, draft: ApplicationDraft) -> Application:
+async def submit_application(context: Context, draft: ApplicationDraft) -> Submitted:
     auth = require_purpose(context.actor, Purpose.APPLY)
     draft.phone = signin.verified_phone(auth, draft.phone)
     storage = context.services.storage
@@ -51,13 +51,13 @@ async def submit_application(context: Context, draft: ApplicationDraft) -> Appli
             # rolls back, so the citizen can correct it and try again.
             made = await sessions.lock_application_of(session, auth)
             if made is not None:
-                return await session.get_one(Application, made)
-            application = await applications.submit_application(
+                return await applications.submitted_application(session, made)
+            submitted = await applications.submit_application(
                 session, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
                 channel=Channel.WEB, actor_label="Vatandaş")
             stored = []  # the transaction has them: moved into place once it commits
-            await sessions.record_application(session, auth, application)
-            return application
+            await sessions.record_application(session, auth, submitted.id)
+            return submitted
     finally:
         await applications.discard_files(storage, stored)
 
@@ -72,7 +72,7 @@ async def tracked_application(context: Context) -> TrackingView:
         *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises, *applications.store_files.raises,
         *applications.submit_application.raises)
 async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
-                               idempotency_key: str | None = None) -> Application:
+                               idempotency_key: str | None = None) -> Submitted:
     """Başvuru Kayıt by an AKS for a citizen who applied in writing or at the desk (channel: banko).
     The identity and residence come from the identity service by number, never typed by hand; the lookup is
     recorded and rate-limited. The phone is the officer's entry: the citizen is at the desk or wrote it down.
@@ -108,12 +108,12 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
             await staff_lookups.finish_lookup(session, lookup_id, outcome)
         person = staff_lookups.found_person(outcome, person)
         async with context.mutation() as session:
-            application = await applications.submit_application(
+            submitted = await applications.submit_application(
                 session, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
                 actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
                 idempotency_key=idempotency_key,
                 check_province=lambda province_id: ensure_can_register(actor, province_id))
             stored = []  # the transaction has them (or discarded them, answering a repeated key)
-            return application
+            return submitted
     finally:
         await applications.discard_files(storage, stored)

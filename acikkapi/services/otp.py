@@ -146,7 +146,7 @@ async def send_challenge(session: AsyncSession, settings: Settings, *, purpose: 
         identity=identity, last_sent_at=now, expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
         created_at=now,
     )
-    _issue_code(session, settings, challenge)
+    await _issue_code(session, settings, challenge)
     session.add(challenge)
     await session.flush()
     return challenge
@@ -161,12 +161,13 @@ async def record_failed_match(session: AsyncSession, *, purpose: Purpose, sender
     await session.flush()
 
 
-def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> None:
+async def _issue_code(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> None:
     code = new_code()
     if challenge.deliverable:
         challenge.code_hash = hash_code(settings.code_key, challenge.id, code)
-        queue_sms(session, phone=challenge.phone, template="onay_kodu",
-                  params={"kod": code, "dakika": settings.otp_ttl_seconds // 60}, not_after=challenge.expires_at)
+        await queue_sms(session, phone=challenge.phone, template="onay_kodu",
+                        params={"kod": code, "dakika": settings.otp_ttl_seconds // 60},
+                        not_after=challenge.expires_at)
     else:
         challenge.code_hash = secrets.token_bytes(32)  # nothing can ever match it
 
@@ -194,7 +195,7 @@ async def resend_code(session: AsyncSession, settings: Settings, challenge_id: u
     challenge.attempts = 0
     challenge.last_sent_at = now
     challenge.expires_at = now + timedelta(seconds=settings.otp_ttl_seconds)
-    _issue_code(session, settings, challenge)
+    await _issue_code(session, settings, challenge)
     await session.flush()
     return challenge
 

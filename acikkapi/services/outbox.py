@@ -5,11 +5,12 @@ one-time code) are removed once it is sent, expired or given up.
 
 The dispatcher is a pool of `concurrency` sends, each message in three steps, so no transaction, lock or
 connection is held while a gateway answers:
-1. claim: one short transaction marks the one-time codes past their `not_after` EXPIRED (never sent), leases
-   as many due rows as there are free slots (FOR UPDATE SKIP LOCKED, `leased_until`), codes first, and commits;
+1. claim: one statement (its own transaction) marks the one-time codes past their `not_after` EXPIRED (never
+   sent) and leases as many due rows as there are free slots (FOR UPDATE SKIP LOCKED, `leased_until`), codes
+   first;
 2. send: each claimed row at once in its own slot, outside any transaction, bounded by a timeout, with its
    row's id as the gateway's message reference;
-3. mark: the row in its own short write, only while the lease is still its dispatcher's.
+3. mark: the row in one statement of its own, only while the lease is still its dispatcher's.
 A slot is free again as soon as its row is marked, and the dispatcher then claims for it: a hung send holds
 its own slot until its timeout, never the messages queued after it. Several server processes may run it.
 A gateway outage only delays messages: they stay PENDING with a growing backoff until they go out (a code
@@ -27,9 +28,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy import Interval, Text, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from acikkapi.db import hide_values
 from acikkapi.models import OutboxMessage, OutboxStatus
@@ -56,20 +57,55 @@ TEMPLATES = {
                                "AÇIK KAPI"),
     "metin": Template("{metin}"),  # messages queued before templates existed (migration 0004)
 }
+_outbox = OutboxMessage.__table__
 # Parameters that must not outlive their message: dropped from the row once it is sent, expired or given up.
 SECRET_PARAMS = ("kod", "metin")
-_WITHOUT_SECRETS = OutboxMessage.params.op("-", return_type=JSONB)(cast(list(SECRET_PARAMS), ARRAY(Text)))
+_WITHOUT_SECRETS = _outbox.c.params.op("-", return_type=JSONB)(cast(list(SECRET_PARAMS), ARRAY(Text)))
+
+# The dispatcher's statements, built once.
+_PENDING = _outbox.c.status == OutboxStatus.PENDING
+_UNLEASED = or_(_outbox.c.leased_until.is_(None), _outbox.c.leased_until <= func.now())
+_LAPSED = _outbox.c.not_after <= func.now()
+# One statement: the codes past their `not_after` become EXPIRED (never sent), and up to `limit` other due
+# messages, codes first, are leased. (A data-modifying WITH runs whether or not the statement reads it.)
+_EXPIRE = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(
+        select(_outbox.c.id).where(_PENDING, _LAPSED, _UNLEASED).with_for_update(skip_locked=True)))
+    .values(status=OutboxStatus.EXPIRED, leased_until=None, params=_WITHOUT_SECRETS)
+    .cte("expired"))
+_CLAIM = (
+    update(_outbox)
+    .add_cte(_EXPIRE)
+    .where(_outbox.c.id.in_(
+        select(_outbox.c.id)
+        .where(_PENDING, _outbox.c.next_attempt_at <= func.now(), _UNLEASED,
+               or_(_outbox.c.not_after.is_(None), ~_LAPSED))
+        .order_by(_outbox.c.priority.desc(), _outbox.c.next_attempt_at, _outbox.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)))
+    .values(leased_until=func.now() + bindparam("lease", type_=Interval), attempts=_outbox.c.attempts + 1)
+    .returning(_outbox.c.id, _outbox.c.phone, _outbox.c.template, _outbox.c.params, _outbox.c.attempts,
+               _outbox.c.leased_until))
+# A mark changes the row only while the lease is still the dispatcher's.
+_MARK = (update(_outbox)
+         .where(_outbox.c.id == bindparam("message_id"), _outbox.c.leased_until == bindparam("lease"))
+         .values(leased_until=None))
+_SENT = _MARK.values(status=OutboxStatus.SENT, sent_at=func.now(), params=_WITHOUT_SECRETS)
+_GIVEN_UP = _MARK.values(status=OutboxStatus.FAILED, last_error=bindparam("error"), params=_WITHOUT_SECRETS)
+_RETRY_LATER = _MARK.values(last_error=bindparam("error"),
+                            next_attempt_at=func.now() + bindparam("delay", type_=Interval))
+_QUEUE = insert(_outbox).returning(_outbox.c.id)
 
 
-def queue_sms(session: AsyncSession, *, phone: str, template: str, params: dict,
-              not_after: datetime | None = None) -> OutboxMessage:
-    """Queue `template` with `params` for `phone`; a message with `not_after` is never sent after it."""
+async def queue_sms(session: AsyncSession, *, phone: str, template: str, params: dict,
+                    not_after: datetime | None = None) -> int:
+    """Queue `template` with `params` for `phone`; a message with `not_after` is never sent after it.
+    Returns the message's id."""
     chosen = TEMPLATES[template]
     chosen.render(params)  # a missing parameter is a bug of the caller: fail its transaction, not the send
-    message = OutboxMessage(phone=phone, template=template, params=params, priority=chosen.priority,
-                            not_after=not_after)
-    session.add(message)
-    return message
+    return await session.scalar(_QUEUE, {"phone": phone, "template": template, "params": params,
+                                         "priority": chosen.priority, "not_after": not_after})
 
 
 @dataclass(frozen=True)
@@ -85,10 +121,12 @@ class Claimed:
 
 
 class OutboxDispatcher:
-    def __init__(self, sessionmaker: async_sessionmaker, gateway: SmsGateway, *, poll_seconds: float,
+    def __init__(self, engine: AsyncEngine, gateway: SmsGateway, *, poll_seconds: float,
                  max_attempts: int, backoff_seconds: float, concurrency: int = 10,
                  send_timeout_seconds: float = 10.0) -> None:
-        self.sessionmaker = sessionmaker
+        # The claim and the marks are one statement each, so each is its own transaction: as atomic as within
+        # BEGIN … COMMIT, without those two round trips.
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.gateway = gateway
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
@@ -157,32 +195,8 @@ class OutboxDispatcher:
 
     async def claim(self, limit: int) -> list[Claimed]:
         """Expire the codes past their time, then lease up to `limit` due messages, codes first."""
-        now = func.now()
-        unleased = or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until <= now)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(
-                    select(OutboxMessage.id)
-                    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_after <= now, unleased)
-                    .with_for_update(skip_locked=True)))
-                .values(status=OutboxStatus.EXPIRED, leased_until=None, params=_WITHOUT_SECRETS)
-                .execution_options(synchronize_session=False))
-            due = (await session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now, unleased)
-                .order_by(OutboxMessage.priority.desc(), OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True))).all()
-            if not due:
-                return []
-            rows = (await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due))
-                .values(leased_until=now + self.lease, attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage.id, OutboxMessage.phone, OutboxMessage.template, OutboxMessage.params,
-                           OutboxMessage.attempts, OutboxMessage.leased_until)
-                .execution_options(synchronize_session=False))).all()
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(_CLAIM, {"limit": limit, "lease": self.lease})).all()
         return [Claimed(*row) for row in rows]
 
     async def _deliver(self, message: Claimed) -> None:
@@ -199,24 +213,21 @@ class OutboxDispatcher:
             log.exception("SMS %s could not be sent", message.id)
             await self._failed(message, repr(error))
         else:
-            await self._mark(message, status=OutboxStatus.SENT, sent_at=func.now(), params=_WITHOUT_SECRETS)
+            await self._mark(message, _SENT)
 
     async def _failed(self, message: Claimed, error: str) -> None:
         if message.attempts >= self.max_attempts:
             log.error("SMS %s given up after %s attempts: %s", message.id, message.attempts, error)
-            await self._mark(message, status=OutboxStatus.FAILED, last_error=error[:500], params=_WITHOUT_SECRETS)
+            await self._mark(message, _GIVEN_UP, error=error[:500])
         else:
             delay = min(self.backoff_seconds * 2 ** (message.attempts - 1), 3600)
-            await self._mark(message, last_error=error[:500], next_attempt_at=func.now() + timedelta(seconds=delay))
+            await self._mark(message, _RETRY_LATER, error=error[:500], delay=timedelta(seconds=delay))
 
-    async def _mark(self, message: Claimed, **values) -> None:
+    async def _mark(self, message: Claimed, statement, **params) -> None:
         """One short write, and only while the lease is still ours: a dispatcher that lost it (it was too
         slow) leaves the row to the one that claimed it since."""
-        async with self.sessionmaker() as session, session.begin():
-            marked = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message.id, OutboxMessage.leased_until == message.leased_until)
-                .values(leased_until=None, **values)
-                .execution_options(synchronize_session=False))
+        async with self.engine.connect() as connection:
+            marked = await connection.execute(
+                statement, {"message_id": message.id, "lease": message.leased_until, **params})
         if marked.rowcount == 0:
             log.warning("outbox message %s: lease lost before it was marked", message.id)

@@ -18,7 +18,7 @@ async def dispatcher_factory(world):
     http = aiohttp.ClientSession()  # no client timeout of its own: only the dispatcher's bounds a send
 
     def make(**options) -> OutboxDispatcher:
-        return OutboxDispatcher(make_sessionmaker(engine), HttpSmsGateway(world.sms_url, "ACIKKAPI", http),
+        return OutboxDispatcher(engine, HttpSmsGateway(world.sms_url, "ACIKKAPI", http),
                                 **{"poll_seconds": 3600, "max_attempts": 5, "backoff_seconds": 60, **options})
 
     try:
@@ -34,11 +34,9 @@ async def queue(world, phones: list[str], *, template: str = "takip_numarasi", p
     engine = make_engine(to_asyncpg_url(world.db_url), pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            messages = [queue_sms(session, phone=phone, template=template, not_after=not_after,
-                                  params=params or {"ad": "AYŞE YILMAZ", "takip_no": 1000 + n})
-                        for n, phone in enumerate(phones)]
-            await session.flush()
-            return [message.id for message in messages]
+            return [await queue_sms(session, phone=phone, template=template, not_after=not_after,
+                                    params=params or {"ad": "AYŞE YILMAZ", "takip_no": 1000 + n})
+                    for n, phone in enumerate(phones)]
     finally:
         await engine.dispose()
 
