@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # statement timeout, and ends a session left idle inside a transaction.
     database_url: str | None = None
     data_dir: Path = Path("var")
-    db_pool_size: int = 20
+    db_pool_size: int = 40
     db_pool_timeout_seconds: float = 5.0
     db_statement_timeout_seconds: float = 10.0
     db_idle_in_transaction_timeout_seconds: float = 30.0

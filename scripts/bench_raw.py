@@ -301,9 +301,9 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app):
-        # As many connections as the server may open (pool plus overflow), with its statement timeout.
+        # As many connections as the server may open (its pool has no overflow), with its statement timeout.
         state["pool"] = await asyncpg.create_pool(
-            dsn, min_size=1, max_size=2 * settings.db_pool_size, reset=_keep,
+            dsn, min_size=1, max_size=settings.db_pool_size, reset=_keep,
             server_settings={"statement_timeout": str(round(settings.db_statement_timeout_seconds * 1000))})
         try:
             yield
