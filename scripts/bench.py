@@ -4,8 +4,8 @@
     .venv/bin/python scripts/bench.py --seconds 5          # quicker and noisier
     .venv/bin/python scripts/bench.py --paths tracking,submit --statements   # and each request's SQL
 
-Needs `wrk` (Debian package `wrk`). It benchmarks the `acikkapi` of the Python it runs with (a worktree's
-venv: that worktree's code) on a throwaway database in a temporary directory, and prints a Markdown table:
+Needs `wrk` (Debian package `wrk`). It benchmarks the `acikkapi` of the Python it runs with (a checkout's
+venv: that checkout's code) on a throwaway database in a temporary directory, and prints a Markdown table:
 per path, the server's and the raw endpoint's requests per second and their ratio, p50/p99 latency, server
 CPU per request and database round trips per request; then the issue's targets, checked; then details.
 

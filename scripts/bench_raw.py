@@ -322,8 +322,8 @@ def _submitted(tracking_no: int) -> dict:
 
 def _phone(value: str) -> str:
     digits = re.sub(r"[\s\-()]", "", value)
-    digits = re.sub(r"^(\+90|0090|90(?=5\d{9}$)|0)", "", digits)
-    if not re.fullmatch(r"5\d{9}", digits):
+    digits = re.sub(r"^(\+90|0090|90(?=5[0-9]{9}$)|0)", "", digits)
+    if not re.fullmatch(r"5[0-9]{9}", digits):
         raise Refused("phone")
     return digits
 
