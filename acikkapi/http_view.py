@@ -291,6 +291,9 @@ class GraphQLView(GraphQL):
             result = await compiled.execute(await self.get_context(request, None))
         except (DomainError, NotCompiled):  # the executor gives the error answer
             return None
+        except Exception as error:  # e.g. the database is down: the executor answers (and reports) it as usual
+            log.warning("compiled read path gave way to the executor: %s", type(error).__name__)
+            return None
         return Response(orjson.dumps({"data": result}), media_type=media)
 
     @staticmethod

@@ -84,7 +84,7 @@ class Compiler:
             if validate(self.schema._schema, document, self.rules):
                 return None
             return self._compile_operation(document, operation_name)
-        except (GraphQLError, NotCompiled):
+        except (GraphQLError, NotCompiled, KeyError):  # KeyError: a field the plan does not know
             return None
 
     def _compile_operation(self, document, operation_name: str | None) -> Compiled | None:
