@@ -102,6 +102,8 @@ def negotiate(accept: str | None) -> str | None:
 
 
 DRAIN_BYTES = 1024 * 1024
+# Plans are kept per document: only short ones are planned, so a client cannot fill memory with long ones.
+MAX_COMPILED_DOCUMENT = 8 * 1024
 # RFC 5987 / 6266: filename*=UTF-8'<language>'<percent-encoded name>
 EXTENDED_FILE_NAME = re.compile(rb";\s*filename\*\s*=\s*utf-8'[^']*'([^;\s]+)", re.IGNORECASE)
 PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -282,6 +284,7 @@ class GraphQLView(GraphQL):
             return None
         if not isinstance(data, dict) or data.keys() - {"query", "operationName", "variables"} \
                 or data.get("variables") or not isinstance(data.get("query"), str) \
+                or len(data["query"]) > MAX_COMPILED_DOCUMENT \
                 or not isinstance(data.get("operationName"), (str, type(None))):
             return None
         compiled = self.schema.compiler.compile(data["query"], data.get("operationName"))
