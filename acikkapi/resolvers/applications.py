@@ -37,29 +37,25 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
     return person, auth.phone, tuple(records) if records else None
 
 
-@raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.store_files.raises,
+@raises(Unauthenticated, PermissionDenied, *signin.verified_phone.raises, *applications.pending_files.raises,
         *applications.submit_application.raises)
 async def submit_application(context: Context, draft: ApplicationDraft) -> Submitted:
     auth = require_purpose(context.actor, Purpose.APPLY)
     draft.phone = signin.verified_phone(auth, draft.phone)
     storage = context.services.storage
-    stored = await applications.store_files(storage, draft.files, context.settings)
-    try:
-        async with context.mutation() as session:
-            # One verified code, one application: lock the session first. A repeated or concurrent submit (a
-            # double click) waits on the row, then answers with the application already made. A failed submit
-            # rolls back, so the citizen can correct it and try again.
-            made = await sessions.lock_application_of(session, auth)
-            if made is not None:
-                return await applications.submitted_application(session, made)
-            submitted = await applications.submit_application(
-                session, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
-                channel=Channel.WEB, actor_label="Vatandaş")
-            stored = []  # the transaction has them: moved into place once it commits
-            await sessions.record_application(session, auth, submitted.id)
-            return submitted
-    finally:
-        await applications.discard_files(storage, stored)
+    async with applications.pending_files(storage, draft.files, context.settings) as stored, \
+            context.mutation() as session:
+        # One verified code, one application: lock the session first. A repeated or concurrent submit (a
+        # double click) waits on the row, then answers with the application already made. A failed submit
+        # rolls back, so the citizen can correct it and try again.
+        made = await sessions.lock_application_of(session, auth)
+        if made is not None:
+            return await applications.submitted_application(session, made)
+        submitted = await applications.submit_application(
+            session, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
+            channel=Channel.WEB, actor_label="Vatandaş")
+        await sessions.record_application(session, auth, submitted.id)
+        return submitted
 
 
 async def tracked_application(context: Context) -> TrackingView:
@@ -69,7 +65,7 @@ async def tracked_application(context: Context) -> TrackingView:
 
 
 @raises(Unauthenticated, PermissionDenied, ValidationFailed, *applications.check_draft.raises,
-        *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises, *applications.store_files.raises,
+        *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises, *applications.pending_files.raises,
         *applications.submit_application.raises)
 async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
                                idempotency_key: str | None = None) -> Submitted:
@@ -87,17 +83,18 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
             made = await applications.registered_with_key(session, actor.user.id, idempotency_key)
         if made is not None:
             return made
-    if arrival_date > datetime.now(ISTANBUL).date():
+    today = datetime.now(ISTANBUL).date()
+    if arrival_date > today:
         raise ValidationFailed("Başvuru Geliş Tarihi ileri bir tarih olamaz.", field="arrivalDate")
-    if arrival_date < datetime.now(ISTANBUL).date() - ARRIVAL_DATE_MAX_AGE:
+    if arrival_date < today - ARRIVAL_DATE_MAX_AGE:
         raise ValidationFailed("Başvuru Geliş Tarihi bir yıldan eski olamaz.", field="arrivalDate")
     if not draft.same_as_residence:
         ensure_can_register(actor, draft.province_id)
     async with context.reading() as session:
         await applications.check_draft(session, draft)
     storage = context.services.storage
-    stored = await applications.store_files(storage, draft.files, context.settings)  # refused files cost no lookup
-    try:
+    # The files are checked first: refused ones cost no identity lookup.
+    async with applications.pending_files(storage, draft.files, context.settings) as stored:
         async with context.mutation() as session:
             lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
                                                          purpose=LookupPurpose.REGISTER_APPLICATION)
@@ -108,12 +105,8 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
             await staff_lookups.finish_lookup(session, lookup_id, outcome)
         person = staff_lookups.found_person(outcome, person)
         async with context.mutation() as session:
-            submitted = await applications.submit_application(
+            return await applications.submit_application(
                 session, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
                 actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
                 idempotency_key=idempotency_key,
                 check_province=lambda province_id: ensure_can_register(actor, province_id))
-            stored = []  # the transaction has them (or discarded them, answering a repeated key)
-            return submitted
-    finally:
-        await applications.discard_files(storage, stored)

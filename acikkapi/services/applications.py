@@ -2,7 +2,8 @@
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, NamedTuple
@@ -230,6 +231,18 @@ async def discard_files(storage: Storage, stored: StoredFiles) -> None:
         await storage.delete(key)
 
 
+@raises(*store_files.raises)
+@asynccontextmanager
+async def pending_files(storage: Storage, uploads: list[Upload], settings: Settings) -> AsyncIterator[StoredFiles]:
+    """`store_files` for the block, before any transaction opens. The files a transaction takes over
+    (`submit_application`) are moved into place when it commits; those left are deleted when the block ends."""
+    stored = await store_files(storage, uploads, settings)
+    try:
+        yield stored
+    finally:
+        await discard_files(storage, stored)
+
+
 @raises(ValidationFailed, ResidenceNotResolved)
 async def submit_application(session: AsyncSession, storage: Storage, *, person: Person, draft: ApplicationDraft,
                              stored: StoredFiles, channel: Channel, actor_label: str,
@@ -238,8 +251,9 @@ async def submit_application(session: AsyncSession, storage: Storage, *, person:
                              check_province: Callable[[int | None], None] | None = None) -> Submitted:
     """Register an application in the office's pool, with its history row and the tracking-number SMS.
 
-    The files (`store_files`, before the transaction) are moved into place once the caller's transaction
-    commits; if it does not, the rollback leaves the database clean and the files are deleted.
+    It takes the files over (`stored` is emptied): they are moved into place once the caller's transaction
+    commits; if it does not, the rollback leaves the database clean and the files are deleted. Answering a
+    repeated key, it leaves them to the caller.
     """
     if idempotency_key is not None:
         # Serialise an officer's requests with one key: the second waits, then finds the first's application.
@@ -247,9 +261,9 @@ async def submit_application(session: AsyncSession, storage: Storage, *, person:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
         made = await registered_with_key(session, created_by_id, idempotency_key)
         if made is not None:
-            await discard_files(storage, stored)
             return made
-    promote_after_commit(session, storage, [key for key, _ in stored])
+    files, stored[:] = list(stored), []
+    promote_after_commit(session, storage, [key for key, _ in files])
     found = await _read_references(session, draft, person.residence)
     residence = found.residence
     if draft.same_as_residence:
@@ -281,12 +295,12 @@ async def submit_application(session: AsyncSession, storage: Storage, *, person:
         {"application_id": submitted.id, "position": index, "category_id": row.category_id,
          "subcategory_id": row.subcategory_id, "description": (row.description or "").strip() or None}
         for index, row in enumerate(draft.categories, start=1)])
-    if stored:
+    if files:
         await session.execute(_INSERT_ATTACHMENTS, [
             {"application_id": submitted.id, "storage_key": key, "file_name": info.file_name,
              "content_type": info.content_type, "size": info.size, "sha256": info.sha256,
              "uploaded_by_id": created_by_id}
-            for key, info in stored])
+            for key, info in files])
     await session.execute(_INSERT_EVENT, {
         "application_id": submitted.id, "action": EventAction.SUBMITTED, "status": ApplicationStatus.HAVUZDA,
         "actor_id": created_by_id, "actor_label": actor_label})
