@@ -270,24 +270,12 @@ class GraphQLView(GraphQL):
     async def run_compiled(self, request: Request) -> Response | None:
         """The compiled read path (acikkapi/schema/compiled.py), for a JSON POST of one planned document
         without variables. None leaves the request to the executor (the body stays readable for it)."""
-        headers, settings = request.headers, self.services.settings
-        length = headers.get("content-length", "")
-        if request.method != "POST" or not length.isdigit() or int(length) > settings.max_body_bytes \
-                or parse_content_type(headers.get("content-type", ""))[0] != JSON:
+        if request.method != "POST" or (media := negotiate(request.headers.get("accept"))) is None:
             return None
-        media = negotiate(headers.get("accept"))
-        if media is None:
+        plain = await reference_answers.plain_request(request, self.services.settings.max_body_bytes)
+        if plain is None or plain.variables or len(plain.query) > MAX_COMPILED_DOCUMENT:
             return None
-        try:
-            data = orjson.loads(await request.body())  # bounded: the server holds it to its content-length
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(data, dict) or data.keys() - {"query", "operationName", "variables"} \
-                or data.get("variables") or not isinstance(data.get("query"), str) \
-                or len(data["query"]) > MAX_COMPILED_DOCUMENT \
-                or not isinstance(data.get("operationName"), (str, type(None))):
-            return None
-        compiled = self.schema.compiler.compile(data["query"], data.get("operationName"))
+        compiled = self.schema.compiler.compile(plain.query, plain.operation_name)
         if compiled is None:
             return None
         try:

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 from graphql import (
@@ -70,10 +71,16 @@ async def serve(request: Request, services: Services, run: Callable[[Request], A
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
-async def _key(request: Request, max_tokens: int) -> tuple | None:
-    """What the answer depends on, for an anonymous request for reference data alone; otherwise None."""
-    if "authorization" in request.headers or not _plain_address(request):
-        return None
+class PlainRequest(NamedTuple):
+    query: str
+    variables: dict | None
+    operation_name: str | None
+
+
+async def plain_request(request: Request, max_body_bytes: int) -> PlainRequest | None:
+    """The one GraphQL request of a GET, or of a JSON POST with a declared length up to `max_body_bytes`, for
+    the paths that answer before the executor. None for anything else (batches, multipart, chunked or
+    malformed bodies): the executor handles it, and the body stays readable for it."""
     if request.method == "GET":
         params = request.query_params
         if len(params.multi_items()) != len(params) or not params.keys() <= REQUEST_KEYS:
@@ -86,10 +93,10 @@ async def _key(request: Request, max_tokens: int) -> tuple | None:
     elif request.method == "POST":
         declared = request.headers.get("content-length", "")
         if parse_content_type(request.headers.get("content-type", ""))[0] != "application/json" \
-                or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+                or not declared.isdigit() or int(declared) > max_body_bytes:
             return None
         try:
-            data = orjson.loads(await request.body())
+            data = orjson.loads(await request.body())  # bounded: the server holds it to its content-length
         except orjson.JSONDecodeError:
             return None
         if not isinstance(data, dict) or not data.keys() <= REQUEST_KEYS:
@@ -98,10 +105,20 @@ async def _key(request: Request, max_tokens: int) -> tuple | None:
     else:
         return None
     if not (isinstance(query, str) and isinstance(variables, (dict, type(None)))
-            and isinstance(operation, (str, type(None))) and _reference_only(query, max_tokens)):
+            and isinstance(operation, (str, type(None)))):
         return None
-    variables_key = None if variables is None else orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-    return query, variables_key, operation, request.headers.get("accept")
+    return PlainRequest(query, variables, operation)
+
+
+async def _key(request: Request, max_tokens: int) -> tuple | None:
+    """What the answer depends on, for an anonymous request for reference data alone; otherwise None."""
+    if "authorization" in request.headers or not _plain_address(request):
+        return None
+    plain = await plain_request(request, MAX_BODY_BYTES)
+    if plain is None or not _reference_only(plain.query, max_tokens):
+        return None
+    variables = None if plain.variables is None else orjson.dumps(plain.variables, option=orjson.OPT_SORT_KEYS)
+    return plain.query, variables, plain.operation_name, request.headers.get("accept")
 
 
 def _plain_address(request: Request) -> bool:
