@@ -26,6 +26,7 @@ from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
 from acikkapi.services.outbox import OutboxDispatcher
+from acikkapi.services.reference_cache import ReferenceCache
 from acikkapi.services.reports import REPORT_CSP, application_report_html
 from acikkapi.services.sessions import find_session
 from acikkapi.services.sms import HttpSmsGateway, SmsGateway
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             send_timeout_seconds=settings.outbox_send_timeout_seconds)
         services = Services(
             settings=settings, sessionmaker=sessionmaker, reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
+            reference=ReferenceCache(sessionmaker, settings.reference_check_seconds),
             identity=identity or HttpIdentityService.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services

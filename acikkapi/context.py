@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from acikkapi.permissions.actor import ANONYMOUS, Actor
 from acikkapi.services.identity import IdentityService
+from acikkapi.services.reference_cache import ReferenceCache
 from acikkapi.services.storage import Storage, settle
 from acikkapi.settings import Settings
 
@@ -18,6 +19,7 @@ class Services:
     settings: Settings
     sessionmaker: async_sessionmaker
     reads: AsyncEngine  # the same pool, in autocommit: a read needs no BEGIN and no ROLLBACK
+    reference: ReferenceCache  # the server's copy of the reference data
     identity: IdentityService
     storage: Storage
     wake_outbox: Callable[[], None] = lambda: None  # a committed change may have queued messages

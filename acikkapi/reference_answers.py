@@ -25,7 +25,6 @@ from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 
 from acikkapi.context import Services
-from acikkapi.services.reference_cache import reference_cache
 
 REFERENCE_FIELDS = frozenset({"provinces", "districts", "places", "serviceCategories"})
 ROOT_FIELDS = REFERENCE_FIELDS | {"__typename"}
@@ -50,7 +49,7 @@ async def serve(request: Request, services: Services, run: Callable[[Request], A
         return await run(request)
     settings = services.settings
     try:
-        values = await reference_cache(services.sessionmaker, settings.reference_check_seconds).current()
+        values = await services.reference.current()
     except Exception:  # the database cannot tell whether the data changed: run it, and fail there as usual
         return await run(request)
     answers = values.setdefault(ANSWERS, {})

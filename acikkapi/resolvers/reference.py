@@ -8,7 +8,6 @@ from sqlalchemy import select
 from acikkapi.models import District, Place, Province, ServiceCategory
 from acikkapi.context import Context
 from acikkapi.services.checks import fits
-from acikkapi.services.reference_cache import ReferenceCache, reference_cache
 
 PROVINCES = select(Province.id, Province.name).order_by(Province.id)
 DISTRICTS = select(District.id, District.name, District.province_id).order_by(District.name)
@@ -27,23 +26,19 @@ class Category:
     subcategories: tuple["Category", ...] = ()
 
 
-def _cache(context: Context) -> ReferenceCache:
-    return reference_cache(context.services.sessionmaker, context.settings.reference_check_seconds)
-
-
 async def _rows(context: Context, statement) -> list:
     async with context.reading() as session:
         return list(await session.execute(statement))
 
 
 async def provinces(context: Context) -> list:
-    return await _cache(context).get("provinces", lambda: _rows(context, PROVINCES))
+    return await context.services.reference.get("provinces", lambda: _rows(context, PROVINCES))
 
 
 async def districts(context: Context, province_id: int) -> list:
     if not fits(province_id, District.province_id):  # no province has it, like any unknown plate code
         return []
-    by_province = await _cache(context).get("districts", lambda: _districts(context))  # all 973 at once
+    by_province = await context.services.reference.get("districts", lambda: _districts(context))  # all 973 at once
     return by_province.get(province_id, [])
 
 
@@ -57,13 +52,13 @@ async def _districts(context: Context) -> dict[int, list]:
 async def places(context: Context, district_id: int) -> list:
     if not fits(district_id, Place.district_id):
         return []
-    return await _cache(context).get(
+    return await context.services.reference.get(
         ("places", district_id), lambda: _rows(context, PLACES.where(Place.district_id == district_id)))
 
 
 async def service_categories(context: Context) -> list[Category]:
     """Active başlıklar with their active alt başlıklar."""
-    return await _cache(context).get("categories", lambda: _categories(context))
+    return await context.services.reference.get("categories", lambda: _categories(context))
 
 
 async def _categories(context: Context) -> list[Category]:

@@ -10,7 +10,6 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -53,14 +52,3 @@ class ReferenceCache:
         if key not in values:
             values[key] = await load()
         return values[key]
-
-
-_CACHES: WeakKeyDictionary[async_sessionmaker, ReferenceCache] = WeakKeyDictionary()
-
-
-def reference_cache(sessionmaker: async_sessionmaker, check_seconds: float) -> ReferenceCache:
-    """The cache of the database `sessionmaker` opens sessions on (one per server)."""
-    cache = _CACHES.get(sessionmaker)
-    if cache is None:
-        cache = _CACHES[sessionmaker] = ReferenceCache(sessionmaker, check_seconds)
-    return cache
