@@ -10,7 +10,7 @@ from starlette.requests import Request
 from acikkapi.permissions.actor import ANONYMOUS, Actor
 from acikkapi.services.identity import IdentityService
 from acikkapi.services.reference_cache import ReferenceCache
-from acikkapi.services.storage import Storage, settle
+from acikkapi.services.storage import Storage
 from acikkapi.settings import Settings
 
 
@@ -38,25 +38,18 @@ class Context:
 
     @asynccontextmanager
     async def mutation(self) -> AsyncIterator[AsyncSession]:
-        """One transaction per mutation field: commit on success, roll back on any error,
-        except errors that must keep what they wrote (a used-up code try). Files it stored are
-        moved into place once it has committed, and deleted if it did not commit."""
+        """One transaction per mutation field: commit on success, roll back on any error, except errors that
+        must keep what they wrote (a used-up code try)."""
         async with self.services.sessionmaker() as session:
-            committed = False
             try:
                 yield session
             except Exception as error:
                 if getattr(error, "keep_changes", False):
                     await session.commit()
-                    committed = True
                 else:
                     await session.rollback()
                 raise
-            else:
-                await session.commit()
-                committed = True
-            finally:
-                await settle(session, committed=committed)
+            await session.commit()
         self.services.wake_outbox()
 
     @asynccontextmanager

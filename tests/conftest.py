@@ -80,7 +80,7 @@ class StatementCounter:
         self.active = False
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if self.active and "outbox_message" not in statement:
+        if self.active and context.execution_options.get("logging_token") != "outbox":
             self.statements.append(statement)
 
     def __enter__(self) -> "StatementCounter":

@@ -8,7 +8,7 @@ from acikkapi.models import Channel, District, LookupPurpose, Place, Province, P
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register
 from acikkapi.context import Context
-from acikkapi.services import applications, sessions, signin, staff_lookups, tracking
+from acikkapi.services import applications, signin, staff_lookups, tracking
 from acikkapi.services.applications import ApplicationDraft, Submitted
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import Person
@@ -42,20 +42,20 @@ async def applicant_profile(context: Context) -> tuple[Person, str, tuple | None
 async def submit_application(context: Context, draft: ApplicationDraft) -> Submitted:
     auth = require_purpose(context.actor, Purpose.APPLY)
     draft.phone = signin.verified_phone(auth, draft.phone)
+    if auth.application_id is not None:  # applied: a repeated submit answers with that application
+        async with context.connection() as connection:
+            return await applications.submitted_application(connection, auth.application_id)
     storage = context.services.storage
+    # One verified code, one application: the write claims the session, so a repeated or concurrent submit
+    # (a double click) answers with the application already made. A refused submit writes nothing, so the
+    # citizen can correct it and try again.
     async with applications.pending_files(storage, draft.files, context.settings) as stored, \
-            context.mutation() as session:
-        # One verified code, one application: lock the session first. A repeated or concurrent submit (a
-        # double click) waits on the row, then answers with the application already made. A failed submit
-        # rolls back, so the citizen can correct it and try again.
-        made = await sessions.lock_application_of(session, auth)
-        if made is not None:
-            return await applications.submitted_application(session, made)
+            context.connection() as connection:
         submitted = await applications.submit_application(
-            session, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
-            channel=Channel.WEB, actor_label="Vatandaş")
-        await sessions.record_application(session, auth, submitted.id)
-        return submitted
+            connection, storage, person=Person.from_json(auth.identity), draft=draft, stored=stored,
+            channel=Channel.WEB, actor_label="Vatandaş", session_id=auth.id)
+    context.services.wake_outbox()
+    return submitted
 
 
 async def tracked_application(context: Context) -> TrackingView:
@@ -104,9 +104,11 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         async with context.mutation() as session:
             await staff_lookups.finish_lookup(session, lookup_id, outcome)
         person = staff_lookups.found_person(outcome, person)
-        async with context.mutation() as session:
-            return await applications.submit_application(
-                session, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
+        async with context.connection() as connection:
+            submitted = await applications.submit_application(
+                connection, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
                 actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
                 idempotency_key=idempotency_key,
                 check_province=lambda province_id: ensure_can_register(actor, province_id))
+    context.services.wake_outbox()
+    return submitted

@@ -2,33 +2,38 @@
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO, NamedTuple
 
-from sqlalchemy import Integer, any_, bindparam, func, insert, literal_column, null, select, union_all
+from sqlalchemy import (
+    Integer, Text, any_, bindparam, func, insert, literal, literal_column, null, select, true, union_all, update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
-    Channel, District, EventAction, Gender, Place, ServiceCategory,
+    AuthSession, Channel, District, EventAction, Gender, OutboxMessage, Place, ServiceCategory,
 )
 from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, TooManyFiles, check_file
 from acikkapi.services.checks import fits
 from acikkapi.services.errors import NotFound, ValidationFailed, raises
 from acikkapi.services.identity import Person, ResidenceAddress
-from acikkapi.services.outbox import queue_sms
-from acikkapi.services.storage import Storage, promote_after_commit
+from acikkapi.services.outbox import TEMPLATES
+from acikkapi.services.storage import Storage, settle_files
 from acikkapi.services.tckn import check_phone, check_text
 from acikkapi.settings import Settings
 
 MAX_CATEGORY_ROWS = 10
 MAX_SUBJECT_LENGTH = 5000
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SUBMITTED_SMS = "takip_numarasi"
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,8 @@ class Submitted(NamedTuple):
 
 # Intake runs on Core statements built once: its rows are written once and never changed in the same
 # transaction, so the ORM's unit of work would buy nothing but CPU.
-_application = Application.__table__
+_application, _category_row, _attachment = Application.__table__, ApplicationCategory.__table__, Attachment.__table__
+_event, _outbox, _session = ApplicationEvent.__table__, OutboxMessage.__table__, AuthSession.__table__
 _district, _place, _category = District.__table__, Place.__table__, ServiceCategory.__table__
 _parent = _category.alias("parent")
 
@@ -101,10 +107,82 @@ _SUBMITTED = select(_application.c.id, _application.c.tracking_no)
 _BY_ID = _SUBMITTED.where(_application.c.id == bindparam("application_id"))
 _BY_KEY = _SUBMITTED.where(_application.c.created_by_id == bindparam("user_id"),
                            _application.c.idempotency_key == bindparam("key"))
-_INSERT_APPLICATION = insert(_application).returning(_application.c.id, _application.c.tracking_no)
-_INSERT_CATEGORIES = insert(ApplicationCategory.__table__)
-_INSERT_ATTACHMENTS = insert(Attachment.__table__)
-_INSERT_EVENT = insert(ApplicationEvent.__table__)
+_BY_SESSION = _SUBMITTED.join(_session, _session.c.application_id == _application.c.id).where(
+    _session.c.id == bindparam("session_id"))
+_APPLICATION_FIELDS = (
+    "kind", "channel", "status", "applicant_tckn", "applicant_first_name", "applicant_last_name",
+    "applicant_birth_date", "applicant_gender", "residence_address", "residence_province_id",
+    "residence_district_id", "subject_address", "subject_province_id", "subject_district_id", "subject_place_id",
+    "phone", "email", "subject", "arrival_date", "created_by_id", "idempotency_key")
+
+
+def _values(table, *names: str, prefix: str = "") -> list:
+    """Parameters for the columns `names`, named after them (with `prefix`)."""
+    return [bindparam(prefix + name, type_=table.c[name].type) for name in names]
+
+
+def _constant(value: str | int):
+    """A constant of the code, written into the statement (a bound value would be a parameter to send)."""
+    return literal(value, literal_execute=True)
+
+
+def _rows(table, *names: str):
+    """unnest() of one array parameter per column: the rows of a multi-row insert, as one FROM item."""
+    return (func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names))
+            .table_valued(*names).render_derived())
+
+
+def _intake(*, claims_session: bool, with_files: bool):
+    """The whole registration as one statement, so one round trip and no BEGIN … COMMIT: the application, its
+    category rows, attachments, history row and tracking-number SMS, all or nothing.
+
+    It first claims what makes the registration happen once: a citizen's APPLY session (locked, and only if it
+    has made no application yet: a concurrent submit on it waits, then finds it claimed and writes nothing), or
+    an officer's idempotency key (the insert does nothing if the key has an application). A lost claim returns
+    no row.
+
+    Beware: SQLAlchemy adds to the SET clause of the session's UPDATE every parameter named like one of
+    auth_session's columns, so no parameter here has such a name (hence `new_phone`, `sms_phone`)."""
+    new_row = select(*_values(_application, *_APPLICATION_FIELDS, prefix="new_"))
+    if claims_session:
+        claim = (select(_session.c.id).where(_session.c.id == bindparam("session_id"),
+                                              _session.c.application_id.is_(None))
+                 .with_for_update().cte("claim"))
+        new_row = new_row.select_from(claim)
+    new_insert = pg_insert(_application).from_select(_APPLICATION_FIELDS, new_row, include_defaults=False)
+    if not claims_session:
+        new_insert = new_insert.on_conflict_do_nothing(
+            index_elements=["created_by_id", "idempotency_key"], index_where=_application.c.idempotency_key.isnot(None))
+    new = new_insert.returning(_application.c.id, _application.c.tracking_no).cte("new")
+    category_rows = _rows(_category_row, "position", "category_id", "subcategory_id", "description")
+    writes = [
+        insert(_category_row).from_select(
+            ["application_id", *category_rows.c.keys()],
+            select(new.c.id, *category_rows.c).select_from(new).join(category_rows, true()), include_defaults=False),
+        insert(_event).from_select(
+            ["application_id", "action", "status", "actor_id", "actor_label"],
+            select(new.c.id, *_values(_event, "action", "status", "actor_id", "actor_label")), include_defaults=False),
+        insert(_outbox).from_select(
+            ["phone", "template", "params", "priority"],
+            select(bindparam("sms_phone", type_=_outbox.c.phone.type), _constant(SUBMITTED_SMS),
+                   func.jsonb_build_object(_constant("ad"), bindparam("applicant_name", type_=Text),
+                                           _constant("takip_no"), new.c.tracking_no),
+                   _constant(TEMPLATES[SUBMITTED_SMS].priority)), include_defaults=False),
+    ]
+    if with_files:
+        files = _rows(_attachment, "storage_key", "file_name", "content_type", "size", "sha256")
+        writes.append(insert(_attachment).from_select(
+            ["application_id", "uploaded_by_id", *files.c.keys()],
+            select(new.c.id, bindparam("created_by_id", type_=_attachment.c.uploaded_by_id.type), *files.c)
+            .select_from(new).join(files, true()), include_defaults=False))
+    if claims_session:  # the claimed session now answers with its application and no longer holds the identity
+        writes.append(update(_session).where(_session.c.id == select(claim.c.id).scalar_subquery())
+                      .values(application_id=select(new.c.id).scalar_subquery(), identity=null()))
+    return select(new.c.id, new.c.tracking_no).add_cte(*(write.cte() for write in writes))
+
+
+_INTAKE = {(claims, files): _intake(claims_session=claims, with_files=files)
+           for claims in (True, False) for files in (True, False)}
 
 
 def _residence_params(residence: ResidenceAddress | None) -> dict:
@@ -127,7 +205,7 @@ class _References:
     pairs: set[tuple[int, int]]
 
 
-async def _read_references(session: AsyncSession, draft: ApplicationDraft,
+async def _read_references(session: AsyncConnection | AsyncSession, draft: ApplicationDraft,
                            residence: ResidenceAddress | None) -> _References:
     """The residence's records (with `residence`), the draft's own subject address (unless it is the
     residence) and its category pairs, as `_REFERENCES` finds them. A number no column can hold is sent as
@@ -244,27 +322,20 @@ async def pending_files(storage: Storage, uploads: list[Upload], settings: Setti
 
 
 @raises(ValidationFailed, ResidenceNotResolved)
-async def submit_application(session: AsyncSession, storage: Storage, *, person: Person, draft: ApplicationDraft,
-                             stored: StoredFiles, channel: Channel, actor_label: str,
-                             created_by_id: int | None = None, arrival_date: date | None = None,
-                             idempotency_key: str | None = None,
+async def submit_application(connection: AsyncConnection, storage: Storage, *, person: Person,
+                             draft: ApplicationDraft, stored: StoredFiles, channel: Channel, actor_label: str,
+                             session_id: uuid.UUID | None = None, created_by_id: int | None = None,
+                             arrival_date: date | None = None, idempotency_key: str | None = None,
                              check_province: Callable[[int | None], None] | None = None) -> Submitted:
-    """Register an application in the office's pool, with its history row and the tracking-number SMS.
+    """Register an application in the office's pool, with its history row and the tracking-number SMS, on an
+    autocommit `connection`: the write is one statement (`_intake`).
 
-    It takes the files over (`stored` is emptied): they are moved into place once the caller's transaction
-    commits; if it does not, the rollback leaves the database clean and the files are deleted. Answering a
-    repeated key, it leaves them to the caller.
+    Once only: a citizen's APPLY session (`session_id`) makes one application, an officer's `idempotency_key`
+    one; a repeated or concurrent request answers with the application the first one made. The files are
+    taken over (`stored` is emptied) and moved into place once the application is written; otherwise they are
+    left to the caller, who deletes them.
     """
-    if idempotency_key is not None:
-        # Serialise an officer's requests with one key: the second waits, then finds the first's application.
-        lock_key = f"register:{created_by_id}:{idempotency_key}"
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
-        made = await registered_with_key(session, created_by_id, idempotency_key)
-        if made is not None:
-            return made
-    files, stored[:] = list(stored), []
-    promote_after_commit(session, storage, [key for key, _ in files])
-    found = await _read_references(session, draft, person.residence)
+    found = await _read_references(connection, draft, person.residence)
     residence = found.residence
     if draft.same_as_residence:
         if residence is None:
@@ -278,7 +349,10 @@ async def submit_application(session: AsyncSession, storage: Storage, *, person:
     # The residence's records belong together: they were found joined.
     _check_address(draft, found.address_found or draft.same_as_residence)
     _check_categories(draft.categories, found.pairs)
-    submitted = Submitted(*(await session.execute(_INSERT_APPLICATION, {
+    rows = [(index, row.category_id, row.subcategory_id, (row.description or "").strip() or None)
+            for index, row in enumerate(draft.categories, start=1)]
+    files = [(key, info.file_name, info.content_type, info.size, info.sha256) for key, info in stored]
+    values = {
         "kind": draft.kind, "channel": channel, "status": ApplicationStatus.HAVUZDA,
         "applicant_tckn": person.tckn, "applicant_first_name": person.first_name,
         "applicant_last_name": person.last_name, "applicant_birth_date": person.birth_date,
@@ -290,32 +364,31 @@ async def submit_application(session: AsyncSession, storage: Storage, *, person:
         "subject_district_id": draft.district_id, "subject_place_id": draft.place_id,
         "phone": draft.phone, "email": draft.email or None, "subject": draft.subject.strip(),
         "arrival_date": arrival_date, "created_by_id": created_by_id, "idempotency_key": idempotency_key,
-    })).one())
-    await session.execute(_INSERT_CATEGORIES, [
-        {"application_id": submitted.id, "position": index, "category_id": row.category_id,
-         "subcategory_id": row.subcategory_id, "description": (row.description or "").strip() or None}
-        for index, row in enumerate(draft.categories, start=1)])
-    if files:
-        await session.execute(_INSERT_ATTACHMENTS, [
-            {"application_id": submitted.id, "storage_key": key, "file_name": info.file_name,
-             "content_type": info.content_type, "size": info.size, "sha256": info.sha256,
-             "uploaded_by_id": created_by_id}
-            for key, info in files])
-    await session.execute(_INSERT_EVENT, {
-        "application_id": submitted.id, "action": EventAction.SUBMITTED, "status": ApplicationStatus.HAVUZDA,
-        "actor_id": created_by_id, "actor_label": actor_label})
-    await queue_sms(session, phone=draft.phone, template="takip_numarasi",
-                    params={"ad": f"{person.first_name} {person.last_name}", "takip_no": submitted.tracking_no})
-    return submitted
+    }
+    written = (await connection.execute(_INTAKE[session_id is not None, bool(files)], {
+        **{f"new_{name}": value for name, value in values.items()}, "session_id": session_id,
+        **dict(zip(("position", "category_id", "subcategory_id", "description"), map(list, zip(*rows)))),
+        **dict(zip(("storage_key", "file_name", "content_type", "size", "sha256"), map(list, zip(*files)))),
+        "action": EventAction.SUBMITTED, "status": ApplicationStatus.HAVUZDA, "actor_id": created_by_id,
+        "actor_label": actor_label, "created_by_id": created_by_id, "sms_phone": draft.phone,
+        "applicant_name": f"{person.first_name} {person.last_name}",
+    })).first()
+    if written is None:  # claimed first by a repeated or concurrent request
+        if session_id is not None:
+            return Submitted(*(await connection.execute(_BY_SESSION, {"session_id": session_id})).one())
+        return await registered_with_key(connection, created_by_id, idempotency_key)
+    stored.clear()
+    await settle_files(storage, [key for key, *_ in files], committed=True)
+    return Submitted(*written)
 
 
-async def registered_with_key(session: AsyncSession, user_id: int, key: str) -> Submitted | None:
-    row = (await session.execute(_BY_KEY, {"user_id": user_id, "key": key})).first()
+async def registered_with_key(connection: AsyncConnection | AsyncSession, user_id: int, key: str) -> Submitted | None:
+    row = (await connection.execute(_BY_KEY, {"user_id": user_id, "key": key})).first()
     return Submitted(*row) if row else None
 
 
-async def submitted_application(session: AsyncSession, application_id: int) -> Submitted:
-    return Submitted(*(await session.execute(_BY_ID, {"application_id": application_id})).one())
+async def submitted_application(connection: AsyncConnection, application_id: int) -> Submitted:
+    return Submitted(*(await connection.execute(_BY_ID, {"application_id": application_id})).one())
 
 
 def view_options():

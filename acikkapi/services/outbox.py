@@ -10,9 +10,11 @@ connection is held while a gateway answers:
    first;
 2. send: each claimed row at once in its own slot, outside any transaction, bounded by a timeout, with its
    row's id as the gateway's message reference;
-3. mark: the row in one statement of its own, only while the lease is still its dispatcher's.
-A slot is free again as soon as its row is marked, and the dispatcher then claims for it: a hung send holds
-its own slot until its timeout, never the messages queued after it. Several server processes may run it.
+3. mark: only while the lease is still its dispatcher's. The messages the gateway took are marked SENT by the
+   next claim, in the same statement (under load one statement marks and claims many); a failed attempt is
+   marked at once, in a statement of its own.
+A slot is free again as soon as its send ends, and the dispatcher then claims for it: a hung send holds its own
+slot until its timeout, never the messages queued after it. Several server processes may run it.
 A gateway outage only delays messages: they stay PENDING with a growing backoff until they go out (a code
 until its expiry).
 
@@ -28,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Interval, Text, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import Interval, Text, bindparam, cast, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -66,8 +68,17 @@ _WITHOUT_SECRETS = _outbox.c.params.op("-", return_type=JSONB)(cast(list(SECRET_
 _PENDING = _outbox.c.status == OutboxStatus.PENDING
 _UNLEASED = or_(_outbox.c.leased_until.is_(None), _outbox.c.leased_until <= func.now())
 _LAPSED = _outbox.c.not_after <= func.now()
-# One statement: the codes past their `not_after` become EXPIRED (never sent), and up to `limit` other due
-# messages, codes first, are leased. (A data-modifying WITH runs whether or not the statement reads it.)
+# One statement: the messages sent since the last claim are marked SENT, the codes past their `not_after`
+# become EXPIRED (never sent), and up to `limit` other due messages, codes first, are leased. (A data-modifying
+# WITH runs whether or not the statement reads it; each touches other rows: the sent ones are still leased.)
+_SENT_SINCE = func.unnest(bindparam("sent_ids", type_=ARRAY(_outbox.c.id.type)),
+                          bindparam("sent_leases", type_=ARRAY(_outbox.c.leased_until.type))
+                          ).table_valued("id", "lease").render_derived()
+_MARK_SENT = (
+    update(_outbox)
+    .where(tuple_(_outbox.c.id, _outbox.c.leased_until).in_(select(_SENT_SINCE.c.id, _SENT_SINCE.c.lease)))
+    .values(status=OutboxStatus.SENT, sent_at=func.now(), leased_until=None, params=_WITHOUT_SECRETS)
+    .cte("sent"))
 _EXPIRE = (
     update(_outbox)
     .where(_outbox.c.id.in_(
@@ -85,13 +96,13 @@ _CLAIM = (
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True)))
     .values(leased_until=func.now() + bindparam("lease", type_=Interval), attempts=_outbox.c.attempts + 1)
+    .add_cte(_MARK_SENT)
     .returning(_outbox.c.id, _outbox.c.phone, _outbox.c.template, _outbox.c.params, _outbox.c.attempts,
                _outbox.c.leased_until))
 # A mark changes the row only while the lease is still the dispatcher's.
 _MARK = (update(_outbox)
          .where(_outbox.c.id == bindparam("message_id"), _outbox.c.leased_until == bindparam("lease"))
          .values(leased_until=None))
-_SENT = _MARK.values(status=OutboxStatus.SENT, sent_at=func.now(), params=_WITHOUT_SECRETS)
 _GIVEN_UP = _MARK.values(status=OutboxStatus.FAILED, last_error=bindparam("error"), params=_WITHOUT_SECRETS)
 _RETRY_LATER = _MARK.values(last_error=bindparam("error"),
                             next_attempt_at=func.now() + bindparam("delay", type_=Interval))
@@ -126,7 +137,7 @@ class OutboxDispatcher:
                  send_timeout_seconds: float = 10.0) -> None:
         # The claim and the marks are one statement each, so each is its own transaction: as atomic as within
         # BEGIN … COMMIT, without those two round trips.
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT", logging_token="outbox")
         self.gateway = gateway
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
@@ -137,6 +148,7 @@ class OutboxDispatcher:
         self.lease = timedelta(seconds=2 * send_timeout_seconds + 30)
         self.wakeup = asyncio.Event()
         self.sending: set[asyncio.Task] = set()
+        self.sent: list[Claimed] = []  # taken by the gateway, to be marked SENT by the next claim
         self.backlog = False  # the last claim took every free slot: more may be due when a slot frees up
 
     async def run_forever(self) -> None:
@@ -160,10 +172,11 @@ class OutboxDispatcher:
             await asyncio.gather(*sending, return_exceptions=True)
 
     async def start_due(self) -> list[asyncio.Task]:
-        """Claim due messages for the free slots and start sending each; returns the sends started."""
-        free = self.concurrency - len(self.sending)
+        """Mark what was sent, claim due messages for the free slots and start sending each; returns the sends
+        started."""
+        free = max(self.concurrency - len(self.sending), 0)
         self.backlog = True  # a slot that frees up meanwhile wakes the loop to claim again
-        if free <= 0:
+        if not free and not self.sent:
             return []
         batch = await self.claim(free)
         self.backlog = len(batch) == free
@@ -173,7 +186,14 @@ class OutboxDispatcher:
         """One round: claim for the free slots, send, and wait until each is marked; returns how many were
         claimed. The server's loop (`run_forever`) does not wait: it claims again as slots free up."""
         started = await self.start_due()
-        await asyncio.gather(*started)
+        try:
+            for send in asyncio.as_completed(started):
+                await send
+                if self.sent:  # marked as each send ends, not when the last one does
+                    await self.claim(0)
+        finally:  # cancelled: so are the sends
+            for send in started:
+                send.cancel()
         return len(started)
 
     def _start(self, message: Claimed) -> asyncio.Task:
@@ -184,7 +204,7 @@ class OutboxDispatcher:
 
     def _slot_freed(self, task: asyncio.Task) -> None:
         self.sending.discard(task)
-        if self.backlog:
+        if self.backlog or self.sent:
             self.wakeup.set()
 
     async def _send(self, message: Claimed) -> None:
@@ -194,9 +214,17 @@ class OutboxDispatcher:
             log.error("outbox message %s could not be marked: %r", message.id, error)
 
     async def claim(self, limit: int) -> list[Claimed]:
-        """Expire the codes past their time, then lease up to `limit` due messages, codes first."""
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(_CLAIM, {"limit": limit, "lease": self.lease})).all()
+        """Mark the messages sent since the last claim, expire the codes past their time, then lease up to
+        `limit` due messages, codes first. If it fails, the sent ones wait for the next claim."""
+        sent, self.sent = self.sent, []
+        try:
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(_CLAIM, {
+                    "limit": limit, "lease": self.lease, "sent_ids": [message.id for message in sent],
+                    "sent_leases": [message.leased_until for message in sent]})).all()
+        except BaseException:
+            self.sent[:0] = sent
+            raise
         return [Claimed(*row) for row in rows]
 
     async def _deliver(self, message: Claimed) -> None:
@@ -213,7 +241,7 @@ class OutboxDispatcher:
             log.exception("SMS %s could not be sent", message.id)
             await self._failed(message, repr(error))
         else:
-            await self._mark(message, _SENT)
+            self.sent.append(message)
 
     async def _failed(self, message: Claimed, error: str) -> None:
         if message.attempts >= self.max_attempts:

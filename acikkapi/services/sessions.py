@@ -82,24 +82,6 @@ def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:
     return min(auth.last_seen_at + idle_limit(settings, auth.purpose), auth.expires_at)
 
 
-_auth = AuthSession.__table__
-_LOCK_APPLICATION_OF = (select(_auth.c.application_id).where(_auth.c.id == bindparam("session_id"))
-                        .with_for_update())
-_RECORD_APPLICATION = (update(_auth).where(_auth.c.id == bindparam("session_id"))
-                       .values(application_id=bindparam("application_id"), identity=None))
-
-
-async def lock_application_of(session: AsyncSession, auth: AuthSession) -> int | None:
-    """Lock an APPLY session's row and return the application it already made, if any."""
-    return await session.scalar(_LOCK_APPLICATION_OF, {"session_id": auth.id})
-
-
-async def record_application(session: AsyncSession, auth: AuthSession, application_id: int) -> None:
-    """An APPLY session makes one application; from now on it answers with that one, and no longer holds
-    the identity service's answer."""
-    await session.execute(_RECORD_APPLICATION, {"session_id": auth.id, "application_id": application_id})
-
-
 async def revoke(session: AsyncSession, auth: AuthSession) -> bool:
     """End the session, dropping its copy of the identity service's answer; False if it had already ended.
     Concurrent callers: exactly one gets True."""

@@ -1,7 +1,7 @@
 """Where attachment bytes live. Keys are generated here; nothing the client sends becomes a path.
 
 A file is written to a pending area and moved into place only once the transaction that records it has
-committed (`promote_after_commit`); downloads read only files in place. A file whose transaction fails is
+committed (`settle_files`); downloads read only files in place. A file whose transaction fails is
 deleted at once; one left pending by a process that died is settled by the retention sweep.
 """
 
@@ -15,12 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 PENDING = "pending"
-_AFTER_TRANSACTION = "storage_keys"  # session.info: (storage, keys) to promote on commit or delete on rollback
 
 
 @dataclass(frozen=True)
@@ -121,19 +118,11 @@ class FileSystemStorage:
         return await asyncio.to_thread(scan)
 
 
-def promote_after_commit(session: AsyncSession, storage: Storage, keys: list[str]) -> None:
-    """Have the pending files `keys` moved into place once `session`'s transaction commits, and deleted if it
-    does not. The transaction's owner runs this through `settle`."""
-    if keys:
-        session.info.setdefault(_AFTER_TRANSACTION, []).append((storage, keys))
-
-
-async def settle(session: AsyncSession, *, committed: bool) -> None:
-    """Promote (after a commit) or delete (after a rollback) the files the transaction recorded. A failure here
-    does not undo the outcome: a file left pending is promoted or deleted by the retention sweep."""
-    for storage, keys in session.info.pop(_AFTER_TRANSACTION, []):
-        for key in keys:
-            try:
-                await (storage.promote(key) if committed else storage.delete(key))
-            except OSError:
-                log.exception("stored file %s could not be %s", key, "promoted" if committed else "deleted")
+async def settle_files(storage: Storage, keys: list[str], *, committed: bool) -> None:
+    """Promote (after the write that recorded them committed) or delete (after it did not) pending files. A
+    failure here does not undo the outcome: a file left pending is promoted or deleted by the retention sweep."""
+    for key in keys:
+        try:
+            await (storage.promote(key) if committed else storage.delete(key))
+        except OSError:
+            log.exception("stored file %s could not be %s", key, "promoted" if committed else "deleted")
