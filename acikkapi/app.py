@@ -22,6 +22,7 @@ from acikkapi.schema import build_schema
 from acikkapi.context import Services
 from acikkapi.services import retention
 from acikkapi.services.applications import load_application
+from acikkapi.services.eicisleri import HttpEIcisleri
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         services = Services(
             settings=settings, sessionmaker=sessionmaker, reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
             reference=ReferenceCache(sessionmaker, settings.reference_check_seconds),
-            identity=identity or HttpIdentityService.of(settings, http),
+            identity=identity or HttpIdentityService.of(settings, http), eicisleri=HttpEIcisleri.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir), wake_outbox=dispatcher.wakeup.set)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)

@@ -46,13 +46,22 @@ async def serve(settings: Settings, *, demo: bool) -> None:
 
     runners = []
     if demo:
-        from acikkapi.simulators.runner import start_simulators
+        from acikkapi.simulators.runner import start_eicisleri, start_simulators
 
         runners, identity_url, sms_url = await start_simulators(
             identity_port=settings.identity_simulator_port, sms_port=settings.sms_simulator_port, print_sms=True)
-        settings = settings.model_copy(update={"identity_url": identity_url, "sms_url": sms_url})
-        log.warning("demo: identity simulator at %s, SMS simulator at %s (codes are logged here)",
-                    identity_url, sms_url)
+        try:
+            eicisleri_runner, eicisleri_url = await start_eicisleri(settings, port=settings.eicisleri_simulator_port)
+        except PortUnavailable:
+            for runner in runners:
+                await runner.cleanup()
+            raise
+        runners.append(eicisleri_runner)
+        settings = settings.model_copy(update={
+            "identity_url": identity_url, "sms_url": sms_url, "eicisleri_issuer": eicisleri_url,
+            "eicisleri_redirect_uri": f"{eicisleri_url}/donus"})
+        log.warning("demo: identity simulator at %s, SMS simulator at %s (codes are logged here), "
+                    "e-İçişleri simulator at %s", identity_url, sms_url, eicisleri_url)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
                             log_level="info", server_header=False)

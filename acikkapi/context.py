@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from starlette.requests import Request
 
 from acikkapi.permissions.actor import ANONYMOUS, Actor
+from acikkapi.services.eicisleri import EIcisleri
 from acikkapi.services.identity import IdentityService
 from acikkapi.services.reference_cache import ReferenceCache
 from acikkapi.services.storage import Storage
@@ -21,6 +22,7 @@ class Services:
     reads: AsyncEngine  # the same pool, in autocommit: a read needs no BEGIN and no ROLLBACK
     reference: ReferenceCache  # the server's copy of the reference data
     identity: IdentityService
+    eicisleri: EIcisleri
     storage: Storage
     wake_outbox: Callable[[], None] = lambda: None  # a committed change may have queued messages
 

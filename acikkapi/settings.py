@@ -51,6 +51,23 @@ class Settings(BaseSettings):
     identity_simulator_port: int = 8101
     sms_simulator_port: int = 8102
 
+    # e-İçişleri single sign-on (OpenID Connect) for the MİA, user admins and analysts: the provider (its
+    # discovery document is at <issuer>/.well-known/openid-configuration), our client registration there, and
+    # the page the provider sends the browser back to, which calls completeEIcisleriSignIn (by default the
+    # simulator's own return page, for the demo). A started sign-in must be completed within
+    # `eicisleri_sign_in_seconds`; ID tokens may be this many seconds past their expiry (clocks differ). The
+    # discovery document and keys are kept for `eicisleri_cache_seconds`; a token signed by a key we do not know
+    # makes us fetch the keys again, once per key id. Sign-ins started per client address per hour are capped.
+    eicisleri_issuer: str = "http://127.0.0.1:8103"
+    eicisleri_client_id: str = "acikkapi"
+    eicisleri_client_secret: str = "gelistirme-istemci-sirri"
+    eicisleri_redirect_uri: str = "http://127.0.0.1:8103/donus"
+    eicisleri_sign_in_seconds: int = 600
+    eicisleri_leeway_seconds: int = 60
+    eicisleri_cache_seconds: float = 3600
+    eicisleri_hourly_starts_per_client: int = 60
+    eicisleri_simulator_port: int = 8103
+
     # One-time codes.
     otp_ttl_seconds: int = 180
     otp_max_attempts: int = 5

@@ -1,5 +1,5 @@
-"""The test world: a real PostgreSQL (embedded unless ACIKKAPI_TEST_DATABASE_URL is set), the identity and SMS
-simulators on loopback, and the app served by uvicorn over real HTTP.
+"""The test world: a real PostgreSQL (embedded unless ACIKKAPI_TEST_DATABASE_URL is set), the identity, SMS and
+e-İçişleri simulators on loopback, and the app served by uvicorn over real HTTP.
 
 A template database with migrations and reference data is built once per run; each test module gets its
 own copy (CREATE DATABASE … TEMPLATE) and its own server.
@@ -27,7 +27,7 @@ from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres,
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import Settings
-from acikkapi.simulators.runner import start_simulators
+from acikkapi.simulators.runner import start_eicisleri, start_simulators
 
 TEMPLATE = "acikkapi_template"
 _addresses = itertools.count(1)
@@ -103,6 +103,7 @@ class World:
         self.settings = settings
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
         self.statements = StatementCounter()
+        self.eicisleri_url = settings.eicisleri_issuer
 
     @staticmethod
     def new_address() -> str:
@@ -160,7 +161,7 @@ class World:
             await connection.close()
 
     async def control(self, service: str, **state) -> None:
-        url = self.identity_url if service == "identity" else self.sms_url
+        url = {"identity": self.identity_url, "sms": self.sms_url, "eicisleri": self.eicisleri_url}[service]
         await self.http.post(f"{url}/_kontrol", json=state)
 
     async def sql(self, query: str, *args):
@@ -180,6 +181,8 @@ async def world(request, server_url: str, template: str):
     finally:
         await admin.close()
     runners, identity_url, sms_url = await start_simulators()
+    eicisleri_runner, eicisleri_url = await start_eicisleri(Settings())
+    runners.append(eicisleri_runner)
     db_url = database_url(server_url, name)
     listener = socket.create_server(("127.0.0.1", 0))  # bound first, so links can name the server's address
     base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
@@ -189,6 +192,7 @@ async def world(request, server_url: str, template: str):
         "outbox_backoff_seconds": 0.2, "http_timeout_seconds": 2, "otp_hourly_limit_per_identity": 50,
         "otp_hourly_limit_per_phone": 50, "otp_hourly_limit_per_client": 50, "allow_development_secret": True,
         "circuit_open_seconds": 1,  # an outage a test plays opens a breaker only briefly
+        "eicisleri_issuer": eicisleri_url, "eicisleri_redirect_uri": f"{eicisleri_url}/donus",
         **getattr(request.module, "SETTINGS", {}),  # a module's own limits win
     })
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",

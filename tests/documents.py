@@ -47,6 +47,24 @@ mutation($id: ID!, $code: String!) {
   }
 }"""
 
+START_EICISLERI = """
+mutation {
+  startEIcisleriSignIn {
+    __typename
+    ... on EIcisleriSignInStarted { authorizationUrl expiresAt }
+    ... on Error { code message field }
+  }
+}"""
+
+COMPLETE_EICISLERI = """
+mutation($code: String!, $state: String!) {
+  completeEIcisleriSignIn(code: $code, state: $state) {
+    __typename
+    ... on SignedIn { token purpose expiresAt }
+    ... on Error { code message field }
+  }
+}"""
+
 SIGN_OUT = """
 mutation {
   signOut {

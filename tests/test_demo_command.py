@@ -22,7 +22,8 @@ class Demo:
         self.data_dir = data_dir
         self.env = {name: value for name, value in os.environ.items() if not name.startswith("ACIKKAPI_")}
         self.env.update({"ACIKKAPI_DATA_DIR": str(data_dir), "ACIKKAPI_PORT": "0",
-                         "ACIKKAPI_IDENTITY_SIMULATOR_PORT": "0", "ACIKKAPI_SMS_SIMULATOR_PORT": "0", **settings})
+                         "ACIKKAPI_IDENTITY_SIMULATOR_PORT": "0", "ACIKKAPI_SMS_SIMULATOR_PORT": "0",
+                         "ACIKKAPI_EICISLERI_SIMULATOR_PORT": "0", **settings})
         self.stderr: list[str] = []
 
     async def __aenter__(self) -> "Demo":

@@ -4,7 +4,7 @@ from acikkapi.models.application import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
     ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, PublicStatus,
 )
-from acikkapi.models.auth import AuthSession, OtpChallenge, Purpose
+from acikkapi.models.auth import AuthSession, EIcisleriSignIn, OtpChallenge, Purpose
 from acikkapi.models.base import Base
 from acikkapi.models.identity_lookup import IdentityLookup, LookupOutcome, LookupPurpose
 from acikkapi.models.outbox import OutboxMessage, OutboxStatus
@@ -18,5 +18,5 @@ __all__ = [
     "ApplicationStatus", "Attachment", "AuthSession", "Base", "Channel", "District", "EventAction", "Gender",
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
     "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "user_unit",
-    "IdentityLookup", "LookupOutcome", "LookupPurpose",
+    "IdentityLookup", "LookupOutcome", "LookupPurpose", "EIcisleriSignIn",
 ]

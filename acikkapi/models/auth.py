@@ -69,3 +69,19 @@ class AuthSession(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User | None] = relationship(lazy="raise")
+
+
+class EIcisleriSignIn(Base):
+    """One started e-İçişleri sign-in: what the provider's answer must match. Single use, short-lived; only the
+    state's SHA-256 is stored (the browser carries the state), the PKCE verifier as we must send it."""
+
+    __tablename__ = "eicisleri_sign_in"
+    __table_args__ = (Index(None, "client_ip", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid())
+    state_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    client_ip: Mapped[str | None] = mapped_column(INET)
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]

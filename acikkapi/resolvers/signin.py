@@ -1,10 +1,13 @@
-"""Asking for, resending, cancelling and verifying one-time codes; staff sign-out."""
+"""Asking for, resending, cancelling and verifying one-time codes; e-İçişleri sign-in; staff sign-out."""
 
 import uuid
+from datetime import datetime
 
 from acikkapi.models import OtpChallenge, Purpose
 from acikkapi.context import Context
-from acikkapi.services import otp, sessions, signin
+from acikkapi.services import eicisleri_signin, otp, sessions, signin
+from acikkapi.services.eicisleri import EIcisleri
+from acikkapi.services.eicisleri_signin import SignInSecrets
 from acikkapi.services.errors import Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import IdentityMismatch
 from acikkapi.services.tckn import mask_phone
@@ -74,6 +77,35 @@ async def verify_code(context: Context, raw_id: str, code: str):
         challenge = await otp.verify_code(session, context.settings, challenge_id(raw_id), code)
         token, auth = await sessions.open_session(session, context.settings, challenge)
     return token, auth
+
+
+@raises(*EIcisleri.authorization_url.raises, *eicisleri_signin.start_sign_in.raises)
+async def start_eicisleri_sign_in(context: Context) -> tuple[str, datetime]:
+    """Where to send the browser, and until when the sign-in can be completed."""
+    sign_in = SignInSecrets.new()
+    url = await context.services.eicisleri.authorization_url(state=sign_in.state, nonce=sign_in.nonce,
+                                                             code_challenge=sign_in.code_challenge)
+    async with context.mutation() as session:
+        expires_at = await eicisleri_signin.start_sign_in(session, context.settings, sign_in,
+                                                          client_ip=context.client_ip)
+    return url, expires_at
+
+
+@raises(ValidationFailed, *eicisleri_signin.use_sign_in.raises, *EIcisleri.signed_in_person.raises,
+        *eicisleri_signin.open_eicisleri_session.raises)
+async def complete_eicisleri_sign_in(context: Context, *, code: str, state: str):
+    """The browser is back with a code. The started sign-in is used up first (one try per sign-in); the code
+    is exchanged and the token checked with no connection held; then a staff session opens."""
+    if not 0 < len(code) <= 512:
+        raise ValidationFailed("Giriş kodu geçersiz.", field="code")
+    if not 0 < len(state) <= 128:
+        raise ValidationFailed("Giriş isteği geçersiz.", field="state")
+    async with context.mutation() as session:
+        sign_in = await eicisleri_signin.use_sign_in(session, state)
+    tckn = await context.services.eicisleri.signed_in_person(code=code, code_verifier=sign_in.code_verifier,
+                                                             nonce=sign_in.nonce)
+    async with context.mutation() as session:
+        return await eicisleri_signin.open_eicisleri_session(session, context.settings, tckn)
 
 
 @raises(Unauthenticated)

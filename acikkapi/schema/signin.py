@@ -36,6 +36,13 @@ class SignedIn:
     expires_at: datetime = strawberry.field(description="When the session ends if it is not used.")
 
 
+@strawberry.type(description="Send the browser to `authorizationUrl` (e-İçişleri); it comes back to our page "
+                             "with `code` and `state` for `completeEIcisleriSignIn`, before `expiresAt`.")
+class EIcisleriSignInStarted:
+    authorization_url: str
+    expires_at: datetime
+
+
 @strawberry.type
 class Done:
     ok: bool = True
@@ -47,6 +54,10 @@ RequestStaffCodePayload = payload_union("RequestStaffCodePayload", Challenge, si
 ResendCodePayload = payload_union("ResendCodePayload", Challenge, signin.resend_code)
 CancelCodePayload = payload_union("CancelCodePayload", Done, signin.cancel_code)
 VerifyCodePayload = payload_union("VerifyCodePayload", SignedIn, signin.verify_code)
+StartEIcisleriSignInPayload = payload_union("StartEIcisleriSignInPayload", EIcisleriSignInStarted,
+                                           signin.start_eicisleri_sign_in)
+CompleteEIcisleriSignInPayload = payload_union("CompleteEIcisleriSignInPayload", SignedIn,
+                                              signin.complete_eicisleri_sign_in)
 SignOutPayload = payload_union("SignOutPayload", Done, signin.sign_out)
 
 
@@ -147,6 +158,25 @@ class SigninMutation:
             token, auth = await signin.verify_code(info.context, challenge_id, code)
         except DomainError as error:
             return as_payload(error, signin.verify_code)
+        return SignedIn(token=token, purpose=auth.purpose, expires_at=idle_deadline(info.context.settings, auth))
+
+    @strawberry.mutation(name="startEIcisleriSignIn",
+                         description="MİA, Yetki İşlemleri and analysts: start signing in through e-İçişleri.")
+    async def start_eicisleri_sign_in(self, info: Info) -> StartEIcisleriSignInPayload:
+        try:
+            url, expires_at = await signin.start_eicisleri_sign_in(info.context)
+        except DomainError as error:
+            return as_payload(error, signin.start_eicisleri_sign_in)
+        return EIcisleriSignInStarted(authorization_url=url, expires_at=expires_at)
+
+    @strawberry.mutation(name="completeEIcisleriSignIn",
+                         description="The `code` and `state` e-İçişleri sent the browser back with: opens a staff "
+                                     "session for the user it vouched for, on our own record of their role.")
+    async def complete_eicisleri_sign_in(self, info: Info, code: str, state: str) -> CompleteEIcisleriSignInPayload:
+        try:
+            token, auth = await signin.complete_eicisleri_sign_in(info.context, code=code, state=state)
+        except DomainError as error:
+            return as_payload(error, signin.complete_eicisleri_sign_in)
         return SignedIn(token=token, purpose=auth.purpose, expires_at=idle_deadline(info.context.settings, auth))
 
     @strawberry.mutation(description="End the current session (staff, or a citizen applying or tracking).")

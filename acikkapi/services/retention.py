@@ -1,7 +1,7 @@
 """Retention (KVKK): personal data nobody needs any more is deleted once its period in settings has passed.
 
-- one-time code challenges, `retention_challenge_days` after they were created (the sending limits look
-  back one hour);
+- one-time code challenges and started e-İçişleri sign-ins, `retention_challenge_days` after they were
+  created (the sending limits look back one hour);
 - sessions, `retention_session_days` after they ended (signed out or used up, expired, or left idle);
 - outbox messages that were sent, expired or given up, `retention_outbox_days` after they were queued;
 - staff identity lookups (an audit record), `retention_identity_lookup_days` after they were made;
@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from acikkapi.models import (Attachment, AuthSession, IdentityLookup, OtpChallenge, OutboxMessage, OutboxStatus,
-                             Purpose)
+from acikkapi.models import (Attachment, AuthSession, EIcisleriSignIn, IdentityLookup, OtpChallenge, OutboxMessage,
+                             OutboxStatus, Purpose)
 from acikkapi.services.sessions import idle_limit
 from acikkapi.services.storage import Storage
 from acikkapi.settings import Settings
@@ -35,7 +35,7 @@ KEYS_PER_QUERY = 1000
 
 @dataclass
 class Purged:
-    challenges: int = 0
+    challenges: int = 0  # with started e-İçişleri sign-ins
     sessions: int = 0
     messages: int = 0
     lookups: int = 0
@@ -50,8 +50,9 @@ async def purge(sessionmaker: async_sessionmaker, storage: Storage, settings: Se
     session_end = now - timedelta(days=settings.retention_session_days)
     idle = timedelta(minutes=max(settings.staff_idle_minutes, settings.citizen_idle_minutes))
     async with sessionmaker() as session, session.begin():
-        purged.challenges = await _rowcount(session, delete(OtpChallenge).where(
-            OtpChallenge.created_at < now - timedelta(days=settings.retention_challenge_days)))
+        for table in (OtpChallenge, EIcisleriSignIn):
+            purged.challenges += await _rowcount(session, delete(table).where(
+                table.created_at < now - timedelta(days=settings.retention_challenge_days)))
         purged.sessions = await _rowcount(session, delete(AuthSession).where(or_(
             AuthSession.revoked_at < session_end, AuthSession.expires_at < session_end,
             AuthSession.last_seen_at < session_end - idle)))

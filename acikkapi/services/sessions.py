@@ -29,14 +29,24 @@ def idle_limit(settings: Settings, purpose: Purpose) -> timedelta:
 
 
 async def open_session(session: AsyncSession, settings: Settings, challenge: OtpChallenge) -> tuple[str, AuthSession]:
-    token = secrets.token_urlsafe(32)
-    now = challenge.consumed_at
-    auth = AuthSession(
-        token_hash=token_hash(token), purpose=challenge.purpose, tckn=challenge.tckn, phone=challenge.phone,
-        user_id=challenge.user_id, application_id=challenge.application_id, identity=challenge.identity,
-        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=settings.session_max_hours),
-    )
+    opened = await _open(session, settings, challenge.consumed_at, purpose=challenge.purpose, tckn=challenge.tckn,
+                         phone=challenge.phone, user_id=challenge.user_id, application_id=challenge.application_id,
+                         identity=challenge.identity)
     challenge.identity = None  # from now on only the session holds the identity service's answer, until it is used
+    return opened
+
+
+async def open_staff_session(session: AsyncSession, settings: Settings, user: User,
+                             now: datetime) -> tuple[str, AuthSession]:
+    """A staff session for a user signed in elsewhere (e-İçişleri): the same kind a staff code opens."""
+    return await _open(session, settings, now, purpose=Purpose.STAFF, tckn=user.tckn, phone=user.phone,
+                       user_id=user.id)
+
+
+async def _open(session: AsyncSession, settings: Settings, now: datetime, **fields) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)
+    auth = AuthSession(token_hash=token_hash(token), created_at=now, last_seen_at=now,
+                       expires_at=now + timedelta(hours=settings.session_max_hours), **fields)
     session.add(auth)
     await session.flush()
     return token, auth

@@ -4,6 +4,8 @@ import os
 
 from aiohttp import web
 
+from acikkapi.settings import Settings
+from acikkapi.simulators.eicisleri import EIcisleriSimulator, create_eicisleri_app
 from acikkapi.simulators.identity import create_identity_app
 from acikkapi.simulators.sms import create_sms_app
 
@@ -38,3 +40,13 @@ async def start_simulators(*, identity_port: int = 0, sms_port: int = 0,
         await identity_runner.cleanup()
         raise
     return [identity_runner, sms_runner], identity_url, sms_url
+
+
+async def start_eicisleri(settings: Settings, *, port: int = 0) -> tuple[web.AppRunner, str]:
+    """The e-İçişleri simulator, with Açık Kapı registered as `settings` names the client. Its issuer is the
+    address it listens on, and the browser comes back to its own return page (standing in for the web front end)."""
+    provider = EIcisleriSimulator(settings.eicisleri_client_id, settings.eicisleri_client_secret)
+    runner, url = await start(create_eicisleri_app(provider), port=port,
+                              name="e-İçişleri simulator (ACIKKAPI_EICISLERI_SIMULATOR_PORT)")
+    provider.issuer = url
+    return runner, url
