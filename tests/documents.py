@@ -129,3 +129,10 @@ TRACKED = """
 DISTRICTS = "query($id: Int!) { districts(provinceId: $id) { id name } }"
 PLACES = "query($id: Int!) { places(districtId: $id) { id name kind kindLabel } }"
 CATEGORIES = "{ serviceCategories { id name subcategories { id name } } }"
+
+UNITS = """
+query($search: String!, $provinceId: Int, $first: Int) {
+  units(search: $search, provinceId: $provinceId, first: $first) {
+    detsisNo name kind kindLabel parentDetsisNo province { id name }
+  }
+}"""

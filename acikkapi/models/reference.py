@@ -1,6 +1,7 @@
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, text, true
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, SmallInteger, String, text, true
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, str_enum
@@ -66,16 +67,34 @@ class UnitKind(enum.Enum):
     IL_OZEL_IDARESI = "İl Özel İdaresi"
 
 
+# Unit names are searched folded the Turkish way: İ, I, ı and i are one letter, accents and cedillas go
+# ("MİLLÎ EĞİTİM" → "milli egitim"), and anything but a-z and 0-9 separates words. The stored words below
+# and services/unit_search.py's `fold` apply this one table (without lower(), whose result depends on the
+# server's locale), so the words of a query and the stored words agree exactly.
+FOLD_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZÇĞİÖŞÜçğıöşüÂÎÛâîûÀÁÄÈÉÊËÌÍÏÒÓÔÙÚàáäèéêëìíïòóôùú"
+FOLD_TO = "abcdefghijklmnopqrstuvwxyzcgiosucgiosuaiuaiuaaaeeeeiiiooouuaaaeeeeiiiooouu"
+COMBINING_MARKS = r"[\u0300-\u036f]"  # a decomposed "î" is "i" and one of these: dropped before folding
+FOLDED_NAME = (f"btrim(regexp_replace(translate(regexp_replace(name, '{COMBINING_MARKS}', '', 'g'), "
+               f"'{FOLD_FROM}', '{FOLD_TO}'), '[^a-z0-9]+', ' ', 'g'))")
+
+
 class Unit(Base):
     """A DETSİS unit; the primary key is its 8-digit DETSİS number."""
 
     __tablename__ = "unit"
+    # Without fastupdate a new unit goes into the index at once, not into a pending list every search reads.
+    __table_args__ = (Index(None, "search_words", postgresql_using="gin", postgresql_with={"fastupdate": "off"}),)
     detsis_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(256))
     kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind))
     province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"), index=True)
     parent_no: Mapped[int | None] = mapped_column(ForeignKey("unit.detsis_no"), index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The distinct words of the folded name, kept by the database. Its GIN index finds the names with a word
+    # beginning with "egi"; stored (not an index expression), a match is checked without folding the name again.
+    search_words: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(f"array_to_tsvector(string_to_array({FOLDED_NAME}, ' '))", persisted=True),
+        deferred=True, deferred_raiseload=True)
 
 
 class ReferenceVersion(Base):

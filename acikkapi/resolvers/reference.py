@@ -3,7 +3,7 @@ reference cache (read from the database once per change)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from acikkapi.models import District, Place, Province, ServiceCategory
 from acikkapi.context import Context
@@ -68,3 +68,8 @@ async def _categories(context: Context) -> list[Category]:
         if row.parent_id is not None:
             children.setdefault(row.parent_id, []).append(Category(row.id, row.name))
     return [Category(row.id, row.name, tuple(children.get(row.id, ()))) for row in rows if row.parent_id is None]
+
+
+async def province(context: Context, province_id: int) -> Row | None:
+    """One province by plate code, from the cached list."""
+    return next((row for row in await provinces(context) if row.id == province_id), None)

@@ -1,4 +1,4 @@
-"""The one GraphQL schema: reference data, sign-in, applications."""
+"""The one GraphQL schema: reference data, sign-in, applications, units."""
 
 import logging
 import uuid
@@ -18,6 +18,7 @@ from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
+from acikkapi.schema.units import UnitQuery
 from acikkapi.services.attachments import InvalidUpload
 from acikkapi.db import hide_values, is_unavailable
 from acikkapi.services.errors import DatabaseUnavailable, DomainError, InvalidValue
@@ -26,7 +27,7 @@ from acikkapi.settings import Settings
 log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
-Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery))
+Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery))
 Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation))
 
 

@@ -8,6 +8,7 @@ from acikkapi.permissions.actor import require_staff
 from acikkapi.resolvers import signin
 from acikkapi.schema.errors import as_payload, payload_union
 from acikkapi.schema.reference import Province
+from acikkapi.schema.units import Unit
 from acikkapi.services.errors import DomainError
 from acikkapi.services.sessions import idle_deadline
 
@@ -83,12 +84,6 @@ class RequestStaffCodeInput:
     phone: str
 
 
-@strawberry.type(description="A DETSİS unit.")
-class Unit:
-    detsis_no: int
-    name: str
-
-
 @strawberry.type(description="The signed-in staff member.")
 class Me:
     first_name: str
@@ -118,7 +113,7 @@ class SigninQuery:
             return None
         return Me(first_name=user.first_name, last_name=user.last_name, role=user.role,
                   role_label=user.role.value, province=user.province,
-                  units=[Unit(detsis_no=u.detsis_no, name=u.name) for u in user.units],
+                  units=[Unit.of(unit) for unit in user.units],
                   session_expires_at=idle_deadline(info.context.settings, info.context.actor.session))
 
 
