@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from acikkapi.app import create_app
-from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, to_asyncpg_url
+from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, to_asyncpg_url
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import Settings
@@ -80,7 +80,12 @@ class StatementCounter:
         self.active = False
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if self.active and context.execution_options.get("logging_token") != "outbox":
+        """SQLAlchemy's before_cursor_execute event."""
+        self.prepared(statement, context.execution_options)
+
+    def prepared(self, statement: str, options) -> None:
+        """A listener of acikkapi.db.Prepared."""
+        if self.active and options.get("logging_token") != "outbox":
             self.statements.append(statement)
 
     def __enter__(self) -> "StatementCounter":
@@ -204,10 +209,12 @@ async def world(request, server_url: str, template: str):
         await asyncio.sleep(0.01)
     world = World(base_url, identity_url, sms_url, db_url, settings)
     event.listen(Engine, "before_cursor_execute", world.statements)
+    statement_listeners.append(world.statements.prepared)
     try:
         yield world
     finally:
         event.remove(Engine, "before_cursor_execute", world.statements)
+        statement_listeners.remove(world.statements.prepared)
         await world.http.aclose()
         server.should_exit = True
         await task

@@ -79,8 +79,8 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
     if idempotency_key is not None:
         if not 8 <= len(idempotency_key) <= 64 or not idempotency_key.isascii() or not idempotency_key.isprintable():
             raise ValidationFailed("İşlem anahtarı 8-64 karakterlik bir metin olmalıdır.", field="idempotencyKey")
-        async with context.reading() as session:
-            made = await applications.registered_with_key(session, actor.user.id, idempotency_key)
+        async with context.connection() as connection:
+            made = await applications.registered_with_key(connection, actor.user.id, idempotency_key)
         if made is not None:
             return made
     today = datetime.now(ISTANBUL).date()
@@ -90,8 +90,8 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         raise ValidationFailed("Başvuru Geliş Tarihi bir yıldan eski olamaz.", field="arrivalDate")
     if not draft.same_as_residence:
         ensure_can_register(actor, draft.province_id)
-    async with context.reading() as session:
-        await applications.check_draft(session, draft)
+    async with context.connection() as connection:
+        await applications.check_draft(connection, draft)
     storage = context.services.storage
     # The files are checked first: refused ones cost no identity lookup.
     async with applications.pending_files(storage, draft.files, context.settings) as stored:

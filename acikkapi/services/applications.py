@@ -10,13 +10,14 @@ from datetime import date
 from typing import BinaryIO, NamedTuple
 
 from sqlalchemy import (
-    Integer, Text, any_, bindparam, func, insert, literal, literal_column, null, select, true, union_all, update,
+    Integer, Text, any_, bindparam, func, insert, literal_column, null, select, true, union_all, update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from acikkapi.db import Prepared
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
     AuthSession, Channel, District, EventAction, Gender, OutboxMessage, Place, ServiceCategory,
@@ -122,8 +123,8 @@ def _values(table, *names: str, prefix: str = "") -> list:
 
 
 def _constant(value: str | int):
-    """A constant of the code, written into the statement (a bound value would be a parameter to send)."""
-    return literal(value, literal_execute=True)
+    """A constant of the code (a name or a number), written into the statement."""
+    return literal_column(f"'{value}'" if isinstance(value, str) else str(int(value)))
 
 
 def _rows(table, *names: str):
@@ -181,8 +182,10 @@ def _intake(*, claims_session: bool, with_files: bool):
     return select(new.c.id, new.c.tracking_no).add_cte(*(write.cte() for write in writes))
 
 
-_INTAKE = {(claims, files): _intake(claims_session=claims, with_files=files)
+_INTAKE = {(claims, files): Prepared(_intake(claims_session=claims, with_files=files))
            for claims in (True, False) for files in (True, False)}
+_FIND_REFERENCES = Prepared(_REFERENCES)
+_FIND_BY_ID, _FIND_BY_KEY, _FIND_BY_SESSION = Prepared(_BY_ID), Prepared(_BY_KEY), Prepared(_BY_SESSION)
 
 
 def _residence_params(residence: ResidenceAddress | None) -> dict:
@@ -205,7 +208,7 @@ class _References:
     pairs: set[tuple[int, int]]
 
 
-async def _read_references(session: AsyncConnection | AsyncSession, draft: ApplicationDraft,
+async def _read_references(connection: AsyncConnection, draft: ApplicationDraft,
                            residence: ResidenceAddress | None) -> _References:
     """The residence's records (with `residence`), the draft's own subject address (unless it is the
     residence) and its category pairs, as `_REFERENCES` finds them. A number no column can hold is sent as
@@ -222,7 +225,7 @@ async def _read_references(session: AsyncConnection | AsyncSession, draft: Appli
                           if fits(row.subcategory_id, _category.c.id)],
     }
     residence_ids, address_found, pairs = None, False, set()
-    for a, b, c, finding in (await session.execute(_REFERENCES, params)).all():
+    for a, b, c, finding in await _FIND_REFERENCES.fetch(connection, params):
         if finding == "residence":
             residence_ids = (a, b, c)
         elif finding == "address":
@@ -272,12 +275,12 @@ def _check_text(draft: ApplicationDraft, *, address: bool = True) -> None:
 
 
 @raises(ValidationFailed)
-async def check_draft(session: AsyncSession, draft: ApplicationDraft) -> None:
+async def check_draft(connection: AsyncConnection, draft: ApplicationDraft) -> None:
     """What the applicant's identity does not decide: checked before an identity lookup, so a form that cannot
     be registered costs no lookup. `submit_application` checks it all again in its transaction."""
     _check_text(draft, address=not draft.same_as_residence)
     check_phone(draft.phone)
-    found = await _read_references(session, draft, residence=None)
+    found = await _read_references(connection, draft, residence=None)
     if not draft.same_as_residence:
         _check_address(draft, found.address_found)
     _check_categories(draft.categories, found.pairs)
@@ -365,30 +368,30 @@ async def submit_application(connection: AsyncConnection, storage: Storage, *, p
         "phone": draft.phone, "email": draft.email or None, "subject": draft.subject.strip(),
         "arrival_date": arrival_date, "created_by_id": created_by_id, "idempotency_key": idempotency_key,
     }
-    written = (await connection.execute(_INTAKE[session_id is not None, bool(files)], {
+    written = await _INTAKE[session_id is not None, bool(files)].first(connection, {
         **{f"new_{name}": value for name, value in values.items()}, "session_id": session_id,
         **dict(zip(("position", "category_id", "subcategory_id", "description"), map(list, zip(*rows)))),
         **dict(zip(("storage_key", "file_name", "content_type", "size", "sha256"), map(list, zip(*files)))),
         "action": EventAction.SUBMITTED, "status": ApplicationStatus.HAVUZDA, "actor_id": created_by_id,
         "actor_label": actor_label, "created_by_id": created_by_id, "sms_phone": draft.phone,
         "applicant_name": f"{person.first_name} {person.last_name}",
-    })).first()
+    })
     if written is None:  # claimed first by a repeated or concurrent request
         if session_id is not None:
-            return Submitted(*(await connection.execute(_BY_SESSION, {"session_id": session_id})).one())
+            return Submitted(*await _FIND_BY_SESSION.first(connection, {"session_id": session_id}))
         return await registered_with_key(connection, created_by_id, idempotency_key)
     stored.clear()
     await settle_files(storage, [key for key, *_ in files], committed=True)
     return Submitted(*written)
 
 
-async def registered_with_key(connection: AsyncConnection | AsyncSession, user_id: int, key: str) -> Submitted | None:
-    row = (await connection.execute(_BY_KEY, {"user_id": user_id, "key": key})).first()
+async def registered_with_key(connection: AsyncConnection, user_id: int, key: str) -> Submitted | None:
+    row = await _FIND_BY_KEY.first(connection, {"user_id": user_id, "key": key})
     return Submitted(*row) if row else None
 
 
 async def submitted_application(connection: AsyncConnection, application_id: int) -> Submitted:
-    return Submitted(*(await connection.execute(_BY_ID, {"application_id": application_id})).one())
+    return Submitted(*await _FIND_BY_ID.first(connection, {"application_id": application_id}))
 
 
 def view_options():

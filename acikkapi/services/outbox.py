@@ -34,7 +34,7 @@ from sqlalchemy import Interval, Text, bindparam, cast, func, insert, or_, selec
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from acikkapi.db import hide_values
+from acikkapi.db import Prepared, hide_values
 from acikkapi.models import OutboxMessage, OutboxStatus
 from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
 
@@ -85,7 +85,7 @@ _EXPIRE = (
         select(_outbox.c.id).where(_PENDING, _LAPSED, _UNLEASED).with_for_update(skip_locked=True)))
     .values(status=OutboxStatus.EXPIRED, leased_until=None, params=_WITHOUT_SECRETS)
     .cte("expired"))
-_CLAIM = (
+_CLAIM = Prepared(
     update(_outbox)
     .add_cte(_EXPIRE)
     .where(_outbox.c.id.in_(
@@ -219,9 +219,9 @@ class OutboxDispatcher:
         sent, self.sent = self.sent, []
         try:
             async with self.engine.connect() as connection:
-                rows = (await connection.execute(_CLAIM, {
+                rows = await _CLAIM.fetch(connection, {
                     "limit": limit, "lease": self.lease, "sent_ids": [message.id for message in sent],
-                    "sent_leases": [message.leased_until for message in sent]})).all()
+                    "sent_leases": [message.leased_until for message in sent]})
         except BaseException:
             self.sent[:0] = sent
             raise

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from acikkapi.db import Prepared
 from acikkapi.models import AuthSession, OtpChallenge, Purpose, User
 from acikkapi.settings import Settings
 
@@ -60,7 +61,8 @@ _BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
 _BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
 _STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
                .options(selectinload(User.units), joinedload(User.province)))
-_TOUCH = update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now())
+_TOUCH = Prepared(update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now()))
+_FIND = {True: Prepared(_BY_TOKEN), False: Prepared(_BY_ID)}
 
 
 async def find_session(connection: AsyncConnection, settings: Settings, *, token: str | None = None,
@@ -68,10 +70,11 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
     """The live session of a bearer `token` (or of a signed link's `session_id`), with the staff user,
     province and units loaded; touched for idle tracking. Detached: read it, never change it.
     Run on every request with a token: Core on an autocommit connection, no ORM session unless staff."""
-    row = (await connection.execute(_BY_TOKEN if token else _BY_ID,
-                                    {"key": token_hash(token) if token else session_id})).mappings().first()
+    find = _FIND[token is not None]
+    row = await find.first(connection, {"key": token_hash(token) if token else session_id})
     if row is None:
         return None
+    row = dict(zip(find.keys, row))
     now = row["now"]
     if now >= row["expires_at"] or now - row["last_seen_at"] > idle_limit(settings, row["purpose"]):
         return None
@@ -83,7 +86,7 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
             return None
     auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
     if touch and now - auth.last_seen_at > TOUCH_EVERY:
-        await connection.execute(_TOUCH, {"session_id": auth.id})
+        await _TOUCH.fetch(connection, {"session_id": auth.id})
         auth.last_seen_at = now
     return auth
 

@@ -9,11 +9,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from acikkapi.db import Prepared
 from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind
 from acikkapi.services.errors import NotFound
 
 # Child rows come back as arrays of anonymous records, which asyncpg decodes to typed tuples.
-TRACKING_VIEW = """
+_TRACKING_VIEW = Prepared("""
 SELECT a.tracking_no, a.status, a.result, a.kind, a.created_at, a.applicant_tckn, a.applicant_first_name,
        a.applicant_last_name, a.residence_address, rd.name AS residence_district, rp.name AS residence_province,
        a.subject_address, a.phone, a.email, a.subject,
@@ -35,7 +36,7 @@ JOIN place pl ON pl.id = a.subject_place_id
 LEFT JOIN district rd ON rd.id = a.residence_district_id
 LEFT JOIN province rp ON rp.id = a.residence_province_id
 WHERE a.id = $1
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class TrackingView:
 
 
 async def tracking_view(connection: AsyncConnection, application_id: int) -> TrackingView:
-    row = (await connection.exec_driver_sql(TRACKING_VIEW, (application_id,))).mappings().first()
+    row = await _TRACKING_VIEW.first(connection, (application_id,))
     if row is None:
         raise NotFound("Başvuru bulunamadı.")
     residence = row["residence_address"]
