@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import orjson
 from cross_web import FormData, HTTPException, StarletteRequestAdapter
-from graphql import ExecutionResult
+from graphql import ExecutionResult, GraphQLError
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,8 +23,8 @@ from strawberry.http.parse_content_type import parse_content_type
 from acikkapi import reference_answers
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
-from acikkapi.schema import INTERNAL_MESSAGE, request_error
-from acikkapi.schema.compiled import NotCompiled
+from acikkapi.schema import INTERNAL_MESSAGE, mask_error, request_error
+from acikkapi.schema.compiled import MutationFailed, NotCompiled
 from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
 from acikkapi.db import hide_values, is_unavailable
@@ -268,22 +268,26 @@ class GraphQLView(GraphQL):
         return await self.run_compiled(request) or await self.run(request)
 
     async def run_compiled(self, request: Request) -> Response | None:
-        """The compiled read path (acikkapi/schema/compiled.py), for a JSON POST of one planned document
-        without variables. None leaves the request to the executor (the body stays readable for it)."""
+        """The compiled path (acikkapi/schema/compiled.py), for a JSON POST of one planned document. None
+        leaves the request to the executor (the body stays readable for it)."""
         if request.method != "POST" or (media := negotiate(request.headers.get("accept"))) is None:
             return None
         plain = await reference_answers.plain_request(request, self.services.settings.max_body_bytes)
-        if plain is None or plain.variables or len(plain.query) > MAX_COMPILED_DOCUMENT:
+        if plain is None or len(plain.query) > MAX_COMPILED_DOCUMENT:
             return None
         compiled = self.schema.compiler.compile(plain.query, plain.operation_name)
         if compiled is None:
             return None
         try:
-            result = await compiled.execute(await self.get_context(request, None))
+            result = await compiled.execute(await self.get_context(request, None), plain.variables)
         except (DomainError, NotCompiled):  # the executor gives the error answer
             return None
+        except MutationFailed as failed:  # it ran: answered here, as the executor would have
+            error = mask_error(GraphQLError(str(failed.error), nodes=[failed.node], path=[failed.key],
+                                            original_error=failed.error))
+            return Response(orjson.dumps({"data": None, "errors": [error.formatted]}), media_type=media)
         except Exception as error:  # e.g. the database is down: the executor answers (and reports) it as usual
-            log.warning("compiled read path gave way to the executor: %s", type(error).__name__)
+            log.warning("compiled path gave way to the executor: %s", type(error).__name__)
             return None
         return Response(orjson.dumps({"data": result}), media_type=media)
 

@@ -13,7 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from acikkapi.models import Purpose
-from acikkapi.schema.applications import COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
+from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
@@ -36,25 +36,27 @@ class DomainErrorsAndMasking(MaskErrors):
     pass unchanged; anything else is logged with a correlation id and reaches the client only as that id."""
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._process(error) for error in errors]
+        return [mask_error(error) for error in errors]
 
-    def _process(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, DomainError):
-            return GraphQLError(original.message, nodes=error.nodes, path=error.path,
-                                extensions={"code": original.code})
-        if error.path is None:  # the request itself was wrong and never ran: the client's mistake
-            return request_error(error)
-        if original is None:
-            return error
-        if is_unavailable(original):  # a bad day, not a bug: said plainly, logged without a trace
-            log.warning("database unavailable at %s: %s", error.path, type(original).__name__)
-            return GraphQLError(DatabaseUnavailable.message, nodes=error.nodes, path=error.path,
-                                extensions={"code": DatabaseUnavailable.code})
-        correlation_id = uuid.uuid4().hex[:12]
-        log.error("unexpected error %s at %s", correlation_id, error.path, exc_info=original)
-        return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path,
-                            extensions={"code": "INTERNAL_ERROR", "correlationId": correlation_id})
+
+def mask_error(error: GraphQLError) -> GraphQLError:
+    """An error of the answer as the client sees it (`DomainErrorsAndMasking`)."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+                            extensions={"code": original.code})
+    if error.path is None:  # the request itself was wrong and never ran: the client's mistake
+        return request_error(error)
+    if original is None:
+        return error
+    if is_unavailable(original):  # a bad day, not a bug: said plainly, logged without a trace
+        log.warning("database unavailable at %s: %s", error.path, type(original).__name__)
+        return GraphQLError(DatabaseUnavailable.message, nodes=error.nodes, path=error.path,
+                            extensions={"code": DatabaseUnavailable.code})
+    correlation_id = uuid.uuid4().hex[:12]
+    log.error("unexpected error %s at %s", correlation_id, error.path, exc_info=original)
+    return GraphQLError(INTERNAL_MESSAGE, nodes=error.nodes, path=error.path,
+                        extensions={"code": "INTERNAL_ERROR", "correlationId": correlation_id})
 
 
 def request_error(error: GraphQLError) -> GraphQLError:
@@ -131,5 +133,5 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ValidationCache(maxsize=1024),
         ],
     )
-    schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens)
+    schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens, COMPILED_MUTATIONS)
     return schema

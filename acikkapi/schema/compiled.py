@@ -1,12 +1,17 @@
-"""The compiled read path. graphql-core resolves every field through its executor (about 12 µs a field here);
-a query document that reads only plain fields below one hot root field is instead planned once and run as a
-loop over the objects the root resolver returns.
+"""The compiled path. graphql-core resolves every field through its executor (about 12 µs a field here), and
+strawberry wraps each operation in its extensions; a document that reads only plain fields below one hot root
+field is instead planned once and run as a loop over the objects the root's function returns.
 
 A document is planned at most once (per query text and operation name). Anything the plan does not cover —
-another root field, variables, directives, fragments on other types, duplicate response keys, a field with
-arguments or an asynchronous resolver, a validation error — leaves the request to the normal executor, as
-does an expected error of the root resolver or a null where the schema promises a value. So an answer given
-here is the one the executor would have given, byte for byte.
+another root field, directives, duplicate response keys, a field with arguments or an asynchronous resolver
+below the root, a validation error — leaves the request to the normal executor. So an answer given here is the
+one the executor would have given, byte for byte.
+
+Queries (`roots`: no variables, no arguments) also leave to the executor an expected error of the root or a
+null where the schema promises a value. Mutations (`mutations`) take variables and arguments, coerced and
+converted as the executor does; a variable or argument the executor would refuse leaves the request to it
+before anything runs. Once the mutation's function has run there is no going back: its failure is answered
+here (`MutationFailed`), masked like the executor's.
 """
 
 from collections.abc import Awaitable, Callable
@@ -14,10 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from graphql import (
-    FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLEnumType, GraphQLError, GraphQLList,
-    GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, InlineFragmentNode, OperationDefinitionNode,
-    OperationType, SelectionSetNode, get_operation_ast, parse, specified_rules, validate,
+    FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLEnumType, GraphQLError, GraphQLField,
+    GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, InlineFragmentNode, OperationDefinitionNode,
+    OperationType, SelectionSetNode, get_operation_ast, is_abstract_type, parse, specified_rules, validate,
 )
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.types.arguments import convert_arguments
 
 
 class NotCompiled(Exception):
@@ -33,6 +40,17 @@ class Step:
     items_nullable: bool
     leaf: Callable[[object], object] | None  # a scalar's or enum's serializer
     plan: tuple["Step", ...] = ()  # an object's fields
+    plans: dict[str, tuple["Step", ...]] | None = None  # an interface's or union's: its object types' fields
+
+    def plan_of(self, value: object) -> tuple["Step", ...]:
+        return self.plan if self.plans is None else self.plans[type(value).__strawberry_definition__.name]
+
+
+class MutationFailed(Exception):
+    """The mutation's function ran and failed (`error`): the answer is an error of its field (`node`)."""
+
+    def __init__(self, error: Exception, node: FieldNode, key: str) -> None:
+        self.error, self.node, self.key = error, node, key
 
 
 def run(plan: tuple[Step, ...], parent: object) -> dict:
@@ -45,7 +63,7 @@ def _complete(step: Step, value: object) -> object:
             return None
         raise NotCompiled  # the executor reports the broken promise
     if not step.is_list:
-        return step.leaf(value) if step.leaf else run(step.plan, value)
+        return step.leaf(value) if step.leaf else run(step.plan_of(value), value)
     items = []
     for item in value:
         if item is None:
@@ -53,7 +71,7 @@ def _complete(step: Step, value: object) -> object:
                 raise NotCompiled
             items.append(None)
         else:
-            items.append(step.leaf(item) if step.leaf else run(step.plan, item))
+            items.append(step.leaf(item) if step.leaf else run(step.plan_of(item), item))
     return items
 
 
@@ -62,23 +80,54 @@ class Compiled:
     root: Callable[[object], Awaitable[object]]  # context → the root field's object
     plan: tuple[Step, ...]  # one step: the root field
 
-    async def execute(self, context) -> dict:
+    async def execute(self, context, variables: dict | None) -> dict:
         """The `data` of the answer. Raises NotCompiled for an answer the executor must give."""
+        if variables:  # none declared: the executor ignores them, and so may the plan, but it is rare
+            raise NotCompiled
         return run(self.plan, await self.root(context))
+
+
+@dataclass(frozen=True)
+class CompiledMutation:
+    function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload
+    node: FieldNode
+    field: GraphQLField
+    arguments: list  # the strawberry field's arguments, to convert their values as the executor does
+    variable_definitions: tuple
+    step: Step
+    compiler: "Compiler"
+
+    async def execute(self, context, variables: dict | None) -> dict:
+        schema = self.compiler.schema
+        coerced = get_variable_values(schema._schema, self.variable_definitions, variables or {})
+        if isinstance(coerced, list):  # the executor reports the wrong values
+            raise NotCompiled
+        try:
+            values = get_argument_values(self.field, self.node, coerced)
+            arguments = convert_arguments(values, self.arguments, scalar_registry=schema.schema_converter.scalar_registry,
+                                          config=schema.config)
+        except GraphQLError as error:
+            raise NotCompiled from error
+        try:
+            return {self.step.key: _complete(self.step, await self.function(context, **arguments))}
+        except Exception as error:
+            raise MutationFailed(error, self.node, self.step.key) from error
 
 
 class Compiler:
     """Plans for the documents of one schema. `roots`: root query field name → async function(context)
     returning the object (or None) that field would return."""
 
-    def __init__(self, schema, roots: dict[str, Callable], rules: list, max_tokens: int) -> None:
+    def __init__(self, schema, roots: dict[str, Callable], rules: list, max_tokens: int,
+                 mutations: dict[str, Callable] | None = None) -> None:
         self.schema = schema
         self.roots = roots
+        self.mutations = mutations or {}
         self.rules = [*specified_rules, *rules]
         self.max_tokens = max_tokens
         self.compile = lru_cache(maxsize=1024)(self._compile)
 
-    def _compile(self, query: str, operation_name: str | None) -> Compiled | None:
+    def _compile(self, query: str, operation_name: str | None) -> Compiled | CompiledMutation | None:
         try:
             document = parse(query, max_tokens=self.max_tokens)
             if validate(self.schema._schema, document, self.rules):
@@ -87,21 +136,33 @@ class Compiler:
         except (GraphQLError, NotCompiled, KeyError):  # KeyError: a field the plan does not know
             return None
 
-    def _compile_operation(self, document, operation_name: str | None) -> Compiled | None:
+    def _compile_operation(self, document, operation_name: str | None) -> Compiled | CompiledMutation | None:
         operation = get_operation_ast(document, operation_name)
-        if not isinstance(operation, OperationDefinitionNode) or operation.operation is not OperationType.QUERY \
-                or operation.variable_definitions or operation.directives:
+        if not isinstance(operation, OperationDefinitionNode) or operation.directives:
             return None
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        query_type = self.schema._schema.query_type
-        fields = list(self._fields(operation.selection_set, fragments, query_type.name))
-        if len(fields) != 1 or fields[0].name.value not in self.roots or fields[0].arguments:
+        if operation.operation is OperationType.QUERY and not operation.variable_definitions:
+            root_type, functions = self.schema._schema.query_type, self.roots
+        elif operation.operation is OperationType.MUTATION:
+            root_type, functions = self.schema._schema.mutation_type, self.mutations
+        else:
             return None
-        [field] = fields
-        step = self._step(field, query_type.fields[field.name.value].type, None, fragments)
-        return Compiled(self.roots[field.name.value], (step,))
+        fields = list(self._fields(operation.selection_set, fragments, root_type))
+        if len(fields) != 1 or fields[0].name.value not in functions:
+            return None
+        [node] = fields
+        field = root_type.fields[node.name.value]
+        step = self._step(node, field.type, None, fragments)
+        if operation.operation is OperationType.QUERY:
+            return None if node.arguments else Compiled(functions[node.name.value], (step,))
+        definition = self.schema.get_type_by_name(root_type.name)
+        [strawberry_field] = [f for f in definition.fields
+                              if self.schema.config.name_converter.get_graphql_name(f) == node.name.value]
+        return CompiledMutation(functions[node.name.value], node, field, strawberry_field.arguments,
+                                tuple(operation.variable_definitions), step, self)
 
-    def _fields(self, selection_set: SelectionSetNode, fragments: dict, type_name: str):
+    def _fields(self, selection_set: SelectionSetNode, fragments: dict, object_type: GraphQLObjectType):
+        """The fields selected on `object_type`, through the fragments whose type condition it meets."""
         for selection in selection_set.selections:
             if selection.directives:
                 raise NotCompiled
@@ -115,16 +176,21 @@ class Compiler:
                 condition, inner = fragment.type_condition, fragment.selection_set
             else:
                 raise NotCompiled
-            if condition is not None and condition.name.value != type_name:
-                raise NotCompiled
-            yield from self._fields(inner, fragments, type_name)
+            if condition is None or self._meets(object_type, condition.name.value):
+                yield from self._fields(inner, fragments, object_type)
+
+    def _meets(self, object_type: GraphQLObjectType, condition: str) -> bool:
+        if condition == object_type.name:
+            return True
+        condition_type = self.schema._schema.get_type(condition)
+        return is_abstract_type(condition_type) and self.schema._schema.is_sub_type(condition_type, object_type)
 
     def _plan(self, object_type: GraphQLObjectType, selection_set: SelectionSetNode,
               fragments: dict) -> tuple[Step, ...]:
         definition = self.schema.get_type_by_name(object_type.name)
         by_name = {self.schema.config.name_converter.get_graphql_name(f): f for f in definition.fields}
         steps, keys = [], set()
-        for node in self._fields(selection_set, fragments, object_type.name):
+        for node in self._fields(selection_set, fragments, object_type):
             key = node.alias.value if node.alias else node.name.value
             if key in keys or node.arguments:
                 raise NotCompiled  # merged duplicates and arguments are the executor's business
@@ -153,7 +219,11 @@ class Compiler:
         if isinstance(graphql_type, GraphQLObjectType) and node.selection_set:
             return Step(key, read, nullable, is_list, items_nullable, None,
                         self._plan(graphql_type, node.selection_set, fragments))
-        raise NotCompiled  # interfaces and unions
+        if is_abstract_type(graphql_type) and node.selection_set:
+            plans = {object_type.name: self._plan(object_type, node.selection_set, fragments)
+                     for object_type in self.schema._schema.get_possible_types(graphql_type)}
+            return Step(key, read, nullable, is_list, items_nullable, None, plans=plans)
+        raise NotCompiled
 
 
 def _reader(field) -> Callable[[object], object]:
