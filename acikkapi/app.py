@@ -7,7 +7,7 @@ import uuid
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -17,7 +17,7 @@ from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
 from acikkapi.http_view import GraphQLView
 from acikkapi.models import Application, Attachment
 from acikkapi.permissions.actor import Actor
-from acikkapi.permissions.applications import can_see
+from acikkapi.permissions.applications import Scope, scope_of, scope_params, visible_applications, visible_attachments
 from acikkapi.schema import build_schema
 from acikkapi.context import Services
 from acikkapi.services import retention
@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
 PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer"}
+
+
+# The file or report a signed link names, if its session may see it: one statement per kind of scope.
+_FILES = {scope: select(Attachment).join(Application, Application.id == Attachment.application_id)
+          .where(Attachment.id == bindparam("attachment_id"), visible_attachments(scope)) for scope in Scope}
+_REPORTED = {scope: select(Application.id).where(Application.tracking_no == bindparam("tracking_no"),
+                                                 visible_applications(scope)) for scope in Scope}
 
 
 class ASGIEndpoint:
@@ -119,12 +126,10 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         if actor is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
         async with state["services"].sessionmaker() as session:
-            row = (await session.execute(
-                select(Attachment, Application).join(Application, Application.id == Attachment.application_id)
-                .where(Attachment.id == attachment_id))).first()
-        if row is None or not can_see(actor, row.Application):
+            attachment = await session.scalar(_FILES[scope_of(actor)],
+                                              {"attachment_id": attachment_id, **scope_params(actor)})
+        if attachment is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
-        attachment = row.Attachment
         if not await state["services"].storage.exists(attachment.storage_key):  # not (yet) moved into place
             return PlainTextResponse(NOT_FOUND, status_code=404)
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
@@ -139,10 +144,11 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             return PlainTextResponse(NOT_FOUND, status_code=404)
         tracking_no = request.path_params["tracking_no"]
         async with state["services"].sessionmaker() as session:
-            application = await session.scalar(select(Application).where(Application.tracking_no == tracking_no))
-            if application is None or not can_see(actor, application):
+            application_id = await session.scalar(_REPORTED[scope_of(actor)],
+                                                  {"tracking_no": tracking_no, **scope_params(actor)})
+            if application_id is None:
                 return PlainTextResponse(NOT_FOUND, status_code=404)
-            application = await load_application(session, Application.id == application.id)
+            application = await load_application(session, Application.id == application_id)
         return HTMLResponse(application_report_html(application),
                             headers={**PRIVATE, "Content-Security-Policy": REPORT_CSP})
 

@@ -25,6 +25,11 @@ class Actor:
         return self.user.province_id if self.user else None
 
     @property
+    def district_id(self) -> int | None:
+        """Set for the staff of a kaymakamlık's office; null for a valilik's."""
+        return self.user.district_id if self.user else None
+
+    @property
     def label(self) -> str:
         if self.user:
             return f"{self.user.full_name} ({self.user.role.value})"

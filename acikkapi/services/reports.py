@@ -43,7 +43,10 @@ def application_report_html(a: Application) -> str:
     history = "".join(
         f"<tr><td>{i}</td><td>{e(ev.status.value)}</td><td>{e(ev.note or '')}</td><td>{local_time(ev.created_at)}</td></tr>"
         for i, ev in enumerate((ev for ev in a.events if ev.public), start=1))
-    files = "".join(f"<li>{e(f.file_name)}</li>" for f in a.attachments) or "<li>Dosya yok</li>"
+    own_files = [f for f in a.attachments if f.routing_id is None]  # a unit's answer files are the office's
+    files = "".join(f"<li>{e(f.file_name)}</li>" for f in own_files) or "<li>Dosya yok</li>"
+    answer = (f"<h2>Başvuru Sonucu</h2><p><b>Sonuç:</b> {e(a.result.value)}</p><p>{e(a.answer or '')}</p>"
+              if a.status is ApplicationStatus.SONUCLANDI and a.result else "")
     return f"""<!doctype html>
 <html lang="tr"><head><meta charset="utf-8"><title>Başvuru Raporu {a.tracking_no}</title>
 <style>{STYLE}</style>
@@ -62,6 +65,7 @@ def application_report_html(a: Application) -> str:
 <h2>Hizmet Başlıkları</h2>
 <table><tr><th>Sıra</th><th>Hizmet Başlığı</th><th>Hizmet Alt Başlığı</th><th>Hizmet Açıklaması</th></tr>{rows}</table>
 <h2>Yüklenen Dosyalar</h2><ul>{files}</ul>
+{answer}
 <h2>İşlem Hareketleri</h2>
 <table><tr><th>Sıra</th><th>Durum</th><th>Açıklama</th><th>İşlem Tarihi</th></tr>{history}</table>
 </body></html>"""
