@@ -10,7 +10,7 @@ import enum
 from sqlalchemy import ColumnElement, Integer, and_, any_, bindparam, exists, false, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from acikkapi.models import Application, ApplicationKind, Attachment, Purpose, Role, Routing
+from acikkapi.models import Application, ApplicationEvent, ApplicationKind, Attachment, Purpose, Role, Routing
 from acikkapi.permissions.actor import Actor
 from acikkapi.services.errors import PermissionDenied, Unauthenticated
 
@@ -49,8 +49,12 @@ def scope_params(actor: Actor) -> dict:
 
 
 _application, _routing, _attachment = Application.__table__, Routing.__table__, Attachment.__table__
+_event = ApplicationEvent.__table__
 _units = bindparam("scope_units", type_=ARRAY(Integer))
-_OWN_UNITS = _routing.c.unit_no == any_(_units)
+_OWN_UNITS = _routing.c.unit_no == any_(_units)  # on `routing` itself, in the statement that selects it
+# Subqueries read routings under their own name, so a statement that also selects `routing` never correlates them.
+_own = _routing.alias("own_routing")
+_OWN_ROUTINGS = select(_own.c.id).where(_own.c.unit_no == any_(_units))
 
 
 def visible_applications(scope: Scope) -> ColumnElement[bool]:
@@ -62,8 +66,10 @@ def visible_applications(scope: Scope) -> ColumnElement[bool]:
     if scope is Scope.DISTRICT:
         return _application.c.subject_district_id == bindparam("scope_district")
     if scope is Scope.UNITS:
+        # Correlated explicitly: it also names the right application from inside another statement's subquery.
         return and_(~_application.c.is_confidential,
-                    exists().where(_routing.c.application_id == _application.c.id, _OWN_UNITS))
+                    exists().where(_own.c.application_id == _application.c.id, _own.c.unit_no == any_(_units))
+                    .correlate(_application))
     return false()
 
 
@@ -83,11 +89,24 @@ def visible_attachments(scope: Scope) -> ColumnElement[bool]:
     applicant, which may say who they are."""
     own_file = _attachment.c.routing_id.is_(None)
     if scope is Scope.UNITS:
-        unit_file = _attachment.c.routing_id.in_(select(_routing.c.id).where(_OWN_UNITS))
-        applicant_file = and_(own_file, _application.c.kind != ApplicationKind.IHBAR.name)
+        unit_file = _attachment.c.routing_id.in_(_OWN_ROUTINGS)
+        applicant_file = and_(own_file, _application.c.kind != ApplicationKind.IHBAR)
         return and_(visible_applications(scope), or_(applicant_file, unit_file))
     if scope is Scope.OWN:
         return and_(visible_applications(scope), own_file)
+    if scope in (Scope.PROVINCE, Scope.DISTRICT):
+        return visible_applications(scope)
+    return false()
+
+
+def visible_events(scope: Scope) -> ColumnElement[bool]:
+    """Which rows of İşlem Hareketleri the scope sees (a condition on `application_event` joined to its
+    `application`): the office's staff all of them, a Yetkili the public ones and those of their own routings,
+    a citizen the public ones."""
+    if scope is Scope.UNITS:
+        return and_(visible_applications(scope), or_(_event.c.public, _event.c.routing_id.in_(_OWN_ROUTINGS)))
+    if scope is Scope.OWN:
+        return and_(visible_applications(scope), _event.c.public)
     if scope in (Scope.PROVINCE, Scope.DISTRICT):
         return visible_applications(scope)
     return false()
