@@ -1,10 +1,15 @@
 """The staff of the workflow tests (demo users, acikkapi/services/reference_data.py) and the steps they take."""
 
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from acikkapi.simulators.eicisleri import DEMO_PASSWORD
-from tests.documents import COMPLETE_EICISLERI, START_EICISLERI, STAFF_APPLICATION
-from tests.helpers import AKS_ANKARA, MIA_ANKARA, YETKILI_ANKARA  # noqa: F401
+from tests.documents import (
+    ANSWER, CLOSE, COMPLETE_EICISLERI, REGISTER, REVIEW, ROUTE, SEND_TO_MIA, STAFF_APPLICATION, START_EICISLERI,
+)
+from tests.helpers import (
+    AKS_ANKARA, AYSE, MIA_ANKARA, YETKILI_ANKARA, first_category, istanbul_today, staff_session,
+)
 
 ANKARA, ISTANBUL = 6, 34
 MILLI_EGITIM = 55461037  # ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ
@@ -50,3 +55,75 @@ async def done(world, token: str, document: str, **input) -> dict:
 
 async def staff_view(world, token: str, tracking_no: int) -> dict:
     return (await world.gql(STAFF_APPLICATION, {"trackingNo": tracking_no}, token=token))["staffApplication"]
+
+
+async def register(world, aks: str, *, person: dict | None = None, kind: str = "TALEP", **changes) -> int:
+    """An application registered at the desk by the AKS (no code to wait for); its tracking number."""
+    person = person or AYSE
+    category, subcategory = await first_category(world)
+    application = {"kind": kind, "sameAsResidence": True, "phone": AYSE_PHONE, "subject": "Okul temizliği talebi.",
+                   "categories": [{"categoryId": category, "subcategoryId": subcategory}], **changes}
+    data = {"tcKimlikNo": person["tckn"], "arrivalDate": istanbul_today().isoformat(), "application": application}
+    payload = (await world.gql(REGISTER, {"input": data}, token=aks))["registerApplication"]
+    assert payload["__typename"] == "SubmitApplicationSuccess", payload
+    return payload["trackingNo"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An application brought to a status through the workflow: routed (except in the pool) to the il milli
+    eğitim (answered) and the ilçe milli eğitim (waiting in YONLENDIRILDI, answered after)."""
+
+    tracking_no: int
+    milli_egitim: str | None = None  # routing ids
+    kecioren: str | None = None
+
+
+@dataclass(frozen=True)
+class Staff:
+    aks: str
+    yetkili: str  # ANKARA İL MİLLÎ EĞİTİM
+    yetkili_kecioren: str  # KEÇİÖREN İLÇE MİLLÎ EĞİTİM
+    mia: str
+
+    @classmethod
+    async def of(cls, world) -> "Staff":
+        return cls(*[await staff_session(world, who["tckn"])
+                     for who in (AKS_ANKARA, YETKILI_ANKARA, YETKILI_KECIOREN, MIA_ANKARA)])
+
+
+REACHED_BY = ["HAVUZDA", "YONLENDIRILDI", "CEVAPLANDI", "MIA_ONAYINDA", "MIA_DEGERLENDIRDI", "SONUCLANDI"]
+
+
+async def prepare(world, staff: Staff, status: str, **register_changes) -> Prepared:
+    tracking_no = await register(world, staff.aks, **register_changes)
+    if status == "HAVUZDA":
+        return Prepared(tracking_no)
+    await done(world, staff.aks, ROUTE, trackingNo=tracking_no, unitNos=[MILLI_EGITIM, KECIOREN_MILLI_EGITIM])
+    milli_egitim, kecioren = (r["id"] for r in (await staff_view(world, staff.aks, tracking_no))["routings"])
+    prepared = Prepared(tracking_no, milli_egitim, kecioren)
+    await done(world, staff.yetkili, ANSWER, routingId=milli_egitim, answer="İl müdürlüğünün cevabı.")
+    steps = [
+        (staff.yetkili_kecioren, ANSWER, {"routingId": kecioren, "answer": "İlçe müdürlüğünün cevabı."}),
+        (staff.aks, SEND_TO_MIA, {"trackingNo": tracking_no, "confirm": True}),
+        (staff.mia, REVIEW, {"trackingNo": tracking_no, "note": "Uygundur."}),
+        (staff.aks, CLOSE, {"trackingNo": tracking_no, "result": "OLUMLU", "answer": "Talebiniz karşılanmıştır."}),
+    ]
+    for token, document, input in steps[:REACHED_BY.index(status) - 1]:
+        await done(world, token, document, **input)
+    return prepared
+
+
+async def snapshot(world, tracking_no: int) -> dict:
+    """Everything a step may change about an application, to prove that a refused one changed nothing."""
+    [row] = await world.sql(
+        "SELECT a.status, a.version, a.result, a.answer, a.is_special, a.is_confidential, a.priority_group,"
+        " (SELECT count(*) FROM application_event e WHERE e.application_id = a.id) AS events,"
+        " (SELECT array_agg(ROW(c.category_id, c.subcategory_id)::text ORDER BY c.position)"
+        "  FROM application_category c WHERE c.application_id = a.id) AS categories,"
+        " (SELECT array_agg(ROW(r.unit_no, r.status, r.answer, r.return_reason, r.version)::text ORDER BY r.id)"
+        "  FROM routing r WHERE r.application_id = a.id) AS routings,"
+        " (SELECT count(*) FROM attachment f WHERE f.application_id = a.id) AS files,"
+        " (SELECT count(*) FROM outbox_message) AS messages "
+        "FROM application a WHERE a.tracking_no = $1", tracking_no)
+    return dict(row)
