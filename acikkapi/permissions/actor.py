@@ -57,8 +57,10 @@ def require_purpose(actor: Actor, purpose: Purpose) -> AuthSession:
 
 
 def require_staff(actor: Actor, *roles: Role) -> User:
-    if actor.session is None or actor.user is None:
+    if actor.session is None:
         raise Unauthenticated()
+    if actor.user is None:  # a citizen's session
+        raise PermissionDenied()
     if roles and actor.user.role not in roles:
         raise PermissionDenied()
     return actor.user

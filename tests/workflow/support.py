@@ -1,8 +1,12 @@
 """The staff of the workflow tests (demo users, acikkapi/services/reference_data.py) and the steps they take."""
 
+import json
+import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from acikkapi.services.links import signed_path
+from acikkapi.services.sessions import token_hash
 from acikkapi.simulators.eicisleri import DEMO_PASSWORD
 from tests.documents import (
     ANSWER, CLOSE, COMPLETE_EICISLERI, REGISTER, REVIEW, ROUTE, SEND_TO_MIA, STAFF_APPLICATION, START_EICISLERI,
@@ -57,14 +61,21 @@ async def staff_view(world, token: str, tracking_no: int) -> dict:
     return (await world.gql(STAFF_APPLICATION, {"trackingNo": tracking_no}, token=token))["staffApplication"]
 
 
-async def register(world, aks: str, *, person: dict | None = None, kind: str = "TALEP", **changes) -> int:
-    """An application registered at the desk by the AKS (no code to wait for); its tracking number."""
+async def register(world, aks: str, *, person: dict | None = None, kind: str = "TALEP", files: tuple = (),
+                   phone: str = AYSE_PHONE, **changes) -> int:
+    """An application registered at the desk by the AKS (no code to wait for), with `files` ((name, bytes,
+    content type) each); its tracking number."""
     person = person or AYSE
     category, subcategory = await first_category(world)
-    application = {"kind": kind, "sameAsResidence": True, "phone": AYSE_PHONE, "subject": "Okul temizliği talebi.",
+    application = {"kind": kind, "sameAsResidence": True, "phone": phone, "subject": "Okul temizliği talebi.",
                    "categories": [{"categoryId": category, "subcategoryId": subcategory}], **changes}
     data = {"tcKimlikNo": person["tckn"], "arrivalDate": istanbul_today().isoformat(), "application": application}
-    payload = (await world.gql(REGISTER, {"input": data}, token=aks))["registerApplication"]
+    if files:
+        application["files"] = [None] * len(files)
+        paths = {f"variables.input.application.files.{i}": file for i, file in enumerate(files)}
+        payload = (await multipart(world, aks, REGISTER, {"input": data}, paths))["registerApplication"]
+    else:
+        payload = (await world.gql(REGISTER, {"input": data}, token=aks))["registerApplication"]
     assert payload["__typename"] == "SubmitApplicationSuccess", payload
     return payload["trackingNo"]
 
@@ -127,3 +138,28 @@ async def snapshot(world, tracking_no: int) -> dict:
         " (SELECT count(*) FROM outbox_message) AS messages "
         "FROM application a WHERE a.tracking_no = $1", tracking_no)
     return dict(row)
+
+
+async def multipart(world, token: str, document: str, variables: dict, files: dict[str, tuple]) -> dict:
+    """One operation through the GraphQL multipart request spec; `files` maps a variable path (e.g.
+    "variables.input.files.0", which must hold null) to (file name, bytes, content type). Returns `data`."""
+    mapping = {str(i): [path] for i, path in enumerate(files)}
+    headers = {"X-Forwarded-For": world.new_address(), "GraphQL-Preflight": "1", "Authorization": f"Bearer {token}"}
+    response = await world.http.post(
+        "/graphql", headers=headers,
+        data={"operations": json.dumps({"query": document, "variables": variables}), "map": json.dumps(mapping)},
+        files=[(str(i), file) for i, file in enumerate(files.values())])
+    body = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    return body["data"]
+
+
+async def session_id(world, token: str) -> uuid.UUID:
+    [row] = await world.sql("SELECT id FROM auth_session WHERE token_hash = $1", token_hash(token))
+    return row["id"]
+
+
+def link(world, path: str, session: uuid.UUID) -> str:
+    """A signed link to `path` for `session`, as the server would issue it to that session."""
+    settings = world.settings
+    return signed_path(settings.link_key, path, session, settings.download_link_seconds, base_url=world.base_url)
