@@ -35,9 +35,9 @@ async def staff_application(context: Context, tracking_no: int, selected: Collec
         view = await staff_view.staff_view(connection, scope, scope_params(actor), tracking_no, datetime.now(UTC))
         read = {(view.id, name) for name in PERSONAL_FIELDS if name in selected} - context.personal_reads
         if read and reads_personal_data(actor):
+            context.personal_reads |= read  # before the await: aliases of this field run concurrently
             await kvkk.record_read(connection, user_id=actor.user.id, application_id=view.id,
                                    fields=[name for _, name in read])
-            context.personal_reads |= read
     return view
 
 

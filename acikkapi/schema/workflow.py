@@ -22,7 +22,7 @@ from acikkapi.services.applications import CategoryRow
 from acikkapi.services.applications import Upload as UploadedFile
 from acikkapi.services.errors import DomainError
 from acikkapi.services.links import signed_path
-from acikkapi.services.staff_view import FileLine, MAX_ROUTED_LINES, RoutedLine, StaffView
+from acikkapi.services.staff_view import DEFAULT_ROUTED_LINES, MAX_ROUTED_LINES, FileLine, RoutedLine, StaffView
 
 Channel = strawberry.enum(ChannelValue, name="Channel", description="Where the application came in.")
 PriorityGroup = strawberry.enum(PriorityGroupValue, name="PriorityGroup",
@@ -222,8 +222,9 @@ class WorkflowQuery:
 
     @strawberry.field(description=f"Yetkili: the routings of your units, those waiting for an answer first, soonest "
                                   f"due first; `first` is 1 to {MAX_ROUTED_LINES}.")
-    async def my_routings(self, info: Info, first: int = 50) -> list[RoutedApplication]:
-        return [RoutedApplication.of(line) for line in await workflow.my_routings(info.context, first)]
+    async def my_routings(self, info: Info, first: int | None = DEFAULT_ROUTED_LINES) -> list[RoutedApplication]:
+        lines = await workflow.my_routings(info.context, DEFAULT_ROUTED_LINES if first is None else first)
+        return [RoutedApplication.of(line) for line in lines]
 
 
 @strawberry.type(description="The step was taken; the application as it is now.")

@@ -220,6 +220,7 @@ class RoutedLine:
     subject: str
 
 
+DEFAULT_ROUTED_LINES = 50
 MAX_ROUTED_LINES = 100
 _MY_ROUTINGS = (
     select(_r.c.id, _unit.c.detsis_no, _unit.c.name, _r.c.status, _r.c.due_date, _r.c.created_at, _a.c.tracking_no,

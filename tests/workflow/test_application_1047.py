@@ -131,6 +131,9 @@ async def test_application_1047_from_the_pool_to_closed(world):
         ("HAVUZDA", None),
         ("YONLENDIRILDI", "ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ, KEÇİÖREN İLÇE MİLLÎ EĞİTİM MÜDÜRLÜĞÜ"),
         ("SONUCLANDI", "Sonuç: Olumlu")]
+    report = (await world.http.get(tracked["reportUrl"])).text
+    assert "Sonuç:</b> Olumlu" in report and answer.replace("'", "&#x27;") in report
+    assert "Uygundur; vatandaşa bilgi veriniz." not in report  # the office's internal rows stay internal
     await world.drain_outbox()
     assert (await notifications(world))[1:] == [FORWARDED, CLOSED]
 

@@ -98,8 +98,8 @@ class TestAnswer:
         assert data["answerRouting"]["status"] == "CEVAPLANDI"
         view = await staff_view(world, staff.aks, app.tracking_no)
         files = view["routings"][0]["files"]
-        assert [f["fileName"] for f in files] == ["yazi.pdf", "ek.docx"] and view["files"] == []
-        download = await world.http.get(files[0]["downloadUrl"])
+        assert sorted(f["fileName"] for f in files) == ["ek.docx", "yazi.pdf"] and view["files"] == []
+        download = await world.http.get(next(f["downloadUrl"] for f in files if f["fileName"] == "yazi.pdf"))
         assert download.status_code == 200 and download.content == pdf_bytes("Cevap")
 
     async def test_a_file_of_a_type_not_allowed_refuses_the_answer_and_keeps_nothing(self, world, staff):
