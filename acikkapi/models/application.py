@@ -1,6 +1,7 @@
 import enum
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from acikkapi.models.base import Base, created_at_column, str_enum
 from acikkapi.models.reference import District, Place, Province, ServiceCategory
 from acikkapi.models.user import Role
+
+if TYPE_CHECKING:
+    from acikkapi.models.routing import Routing
 
 tracking_no_seq = Sequence("application_tracking_no_seq", start=1000, metadata=Base.metadata)
 

@@ -160,7 +160,8 @@ def staff_application_of(a: StaffView, context) -> StaffApplication:
             files=[_file(f, link) for f in r.files]) for r in a.routings],
         history=[StaffHistoryEntry(
             position=i, action=e.action, action_label=e.action.value, status=e.status, status_label=e.status.value,
-            note=e.note, actor=e.actor_label, role=e.actor_role, role_label=e.actor_role.value if e.actor_role else None,
+            note=e.note, actor=e.actor_label, role=e.actor_role,
+            role_label=e.actor_role.value if e.actor_role else None,
             public=e.public, routing_id=strawberry.ID(str(e.routing_id)) if e.routing_id else None, at=e.at)
             for i, e in enumerate(a.history, start=1)],
         report_url=link(f"/reports/applications/{a.tracking_no}"))

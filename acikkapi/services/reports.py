@@ -113,5 +113,6 @@ def staff_report_html(v: StaffView, *, personal: bool, identity: bool) -> str:
 <table><tr><th>Birim</th><th>Durum</th><th>Son Cevap Verme Tarihi</th><th>Cevap</th></tr>{routings}</table>
 {answer}
 <h2>İşlem Hareketleri</h2>
-<table><tr><th>Sıra</th><th>Durum</th><th>İşlem</th><th>Açıklama</th><th>İşlemi Yapan</th><th>İşlem Tarihi</th></tr>{history}</table>
+<table><tr><th>Sıra</th><th>Durum</th><th>İşlem</th><th>Açıklama</th><th>İşlemi Yapan</th><th>İşlem Tarihi</th></tr>
+{history}</table>
 </body></html>"""

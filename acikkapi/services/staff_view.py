@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult, ApplicationStatus,
-    Attachment, Channel, District, EventAction, Gender, Place, PlaceKind, PriorityGroup, Province, Role, Routing,
+    Attachment, Channel, District, EventAction, Gender, Place, PriorityGroup, Province, Role, Routing,
     RoutingStatus, ServiceCategory, Unit, User,
 )
 from acikkapi.permissions.applications import (
@@ -58,7 +58,8 @@ def _view(scope: Scope):
         _r.c.id, _r.c.parent_id, _r.c.unit_no, _unit.c.name, _r.c.status, _r.c.due_date, _r.c.created_at,
         _name(_creator), _r.c.answer, _r.c.answered_at, _name(_answerer), _r.c.return_reason,
         order_by=[_r.c.id],
-        select_from=_r.join(_unit, _unit.c.detsis_no == _r.c.unit_no).join(_creator, _creator.c.id == _r.c.created_by_id)
+        select_from=_r.join(_unit, _unit.c.detsis_no == _r.c.unit_no)
+        .join(_creator, _creator.c.id == _r.c.created_by_id)
         .outerjoin(_answerer, _answerer.c.id == _r.c.answered_by_id),
         where=[_r.c.application_id == _a.c.id, visible_routings(scope)])
     history = _records(

@@ -277,7 +277,8 @@ def _advancing(*columns: str):
          "routing_id"],
         select(advanced.c.id, bindparam("p_action", type_=_event.c.action.type),
                bindparam("p_status", type_=_event.c.status.type), bindparam("p_note", type_=Text),
-               bindparam("p_actor", type_=_event.c.actor_id.type), bindparam("p_label", type_=_event.c.actor_label.type),
+               bindparam("p_actor", type_=_event.c.actor_id.type),
+               bindparam("p_label", type_=_event.c.actor_label.type),
                bindparam("p_role", type_=_event.c.actor_role.type), bindparam("p_public", type_=Boolean),
                bindparam("p_routing", type_=_event.c.routing_id.type)),
         include_defaults=False).cte("history")

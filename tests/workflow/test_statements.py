@@ -43,7 +43,8 @@ async def walk(world, staff: Staff, *, many: bool) -> dict[str, int]:
                        isConfidential=False, priorityGroup="GAZI" if n % 2 else None)
     counts = {"route": await counted(world, staff.aks, ROUTE, trackingNo=app.tracking_no,
                                      unitNos=[MILLI_EGITIM, KECIOREN_MILLI_EGITIM])}
-    routings = {r["unit"]["detsisNo"]: r["id"] for r in (await staff_view(world, staff.aks, app.tracking_no))["routings"]}
+    view = await staff_view(world, staff.aks, app.tracking_no)
+    routings = {r["unit"]["detsisNo"]: r["id"] for r in view["routings"]}
     if many:  # the other units answer, so that the application can leave YONLENDIRILDI
         await world.sql("UPDATE routing SET status = 'ANSWERED' WHERE unit_no = ANY($1::int[])", MORE_UNITS)
     counts["answer"] = await counted(world, staff.yetkili, ANSWER, routingId=routings[MILLI_EGITIM], answer="Cevap.")
