@@ -79,6 +79,7 @@ ME = """
   me {
     firstName lastName role roleLabel
     province { id name }
+    district { id name }
     units { detsisNo name }
     sessionExpiresAt
   }

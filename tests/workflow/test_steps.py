@@ -7,7 +7,7 @@ import pytest
 
 from tests.applications.support import PDF_MIME, docx_bytes, elf_bytes, pdf_bytes
 from tests.documents import (
-    ANSWER, CATEGORIES, CLOSE, MY_ROUTINGS, REGISTER, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, SET_FLAGS, TRACKED,
+    ANSWER, CATEGORIES, CLOSE, ME, MY_ROUTINGS, REGISTER, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, SET_FLAGS, TRACKED,
     UPDATE_CATEGORIES,
 )
 from tests.helpers import MEHMET, first_category, istanbul_today, sign_in_to_track, staff_session
@@ -229,6 +229,10 @@ class TestUpdateCategories:
 
 
 class TestOffices:
+    async def test_a_kaymakamlik_aks_is_of_their_district(self, world):
+        me = (await world.gql(ME, token=await staff_session(world, AKS_KECIOREN["tckn"])))["me"]
+        assert (me["province"]["name"], me["district"]["name"]) == ("Ankara", "Keçiören")
+
     async def test_a_kaymakamlik_aks_registers_only_in_their_district(self, world, staff):
         kecioren = await staff_session(world, AKS_KECIOREN["tckn"])
         assert await register(world, kecioren)  # AYŞE lives in Keçiören
