@@ -5,9 +5,10 @@ import gc
 import logging
 import uuid
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from urllib.parse import quote
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -17,10 +18,12 @@ from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
 from acikkapi.http_view import GraphQLView
 from acikkapi.models import Application, Attachment
 from acikkapi.permissions.actor import Actor
-from acikkapi.permissions.applications import can_see
+from acikkapi.permissions.applications import (
+    Scope, reads_personal_data, scope_of, scope_params, shows_identity, visible_applications, visible_attachments,
+)
 from acikkapi.schema import build_schema
 from acikkapi.context import Services
-from acikkapi.services import retention
+from acikkapi.services import kvkk, retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.eicisleri import HttpEIcisleri
 from acikkapi.services.http import client_session
@@ -28,9 +31,11 @@ from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
 from acikkapi.services.outbox import OutboxDispatcher
 from acikkapi.services.reference_cache import ReferenceCache
-from acikkapi.services.reports import REPORT_CSP, application_report_html
+from acikkapi.services.errors import NotFound
+from acikkapi.services.reports import REPORT_CSP, application_report_html, staff_report_html
 from acikkapi.services.sessions import find_session
 from acikkapi.services.sms import HttpSmsGateway, SmsGateway
+from acikkapi.services.staff_view import staff_view
 from acikkapi.services.storage import FileSystemStorage
 from acikkapi.settings import Settings, get_settings
 
@@ -38,6 +43,15 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
 PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer"}
+
+
+# The file or report a signed link names, if its session may see it: one statement per kind of scope.
+_FILES = {scope: select(Attachment).join(Application, Application.id == Attachment.application_id)
+          .where(Attachment.id == bindparam("attachment_id"), visible_attachments(scope)) for scope in Scope}
+STAFF_SCOPES = (Scope.PROVINCE, Scope.DISTRICT, Scope.UNITS)
+REPORTED_PERSONAL_FIELDS = ("tcKimlikNo", "residenceAddress")  # what the printed report shows of them
+_REPORTED = {scope: select(Application.id).where(Application.tracking_no == bindparam("tracking_no"),
+                                                 visible_applications(scope)) for scope in Scope}
 
 
 class ASGIEndpoint:
@@ -119,12 +133,10 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         if actor is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
         async with state["services"].sessionmaker() as session:
-            row = (await session.execute(
-                select(Attachment, Application).join(Application, Application.id == Attachment.application_id)
-                .where(Attachment.id == attachment_id))).first()
-        if row is None or not can_see(actor, row.Application):
+            attachment = await session.scalar(_FILES[scope_of(actor)],
+                                              {"attachment_id": attachment_id, **scope_params(actor)})
+        if attachment is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
-        attachment = row.Attachment
         if not await state["services"].storage.exists(attachment.storage_key):  # not (yet) moved into place
             return PlainTextResponse(NOT_FOUND, status_code=404)
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
@@ -138,13 +150,31 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         if actor is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
         tracking_no = request.path_params["tracking_no"]
+        if scope_of(actor) in STAFF_SCOPES:
+            return await staff_report(actor, tracking_no)
         async with state["services"].sessionmaker() as session:
-            application = await session.scalar(select(Application).where(Application.tracking_no == tracking_no))
-            if application is None or not can_see(actor, application):
+            application_id = await session.scalar(_REPORTED[scope_of(actor)],
+                                                  {"tracking_no": tracking_no, **scope_params(actor)})
+            if application_id is None:
                 return PlainTextResponse(NOT_FOUND, status_code=404)
-            application = await load_application(session, Application.id == application.id)
+            application = await load_application(session, Application.id == application_id)
         return HTMLResponse(application_report_html(application),
                             headers={**PRIVATE, "Content-Security-Policy": REPORT_CSP})
+
+    async def staff_report(actor: Actor, tracking_no: int) -> Response:
+        """The staff's report: what their scope sees; a read of personal data is recorded (KVKK)."""
+        personal = reads_personal_data(actor)
+        async with state["services"].reads.connect() as connection:
+            try:
+                view = await staff_view(connection, scope_of(actor), scope_params(actor), tracking_no,
+                                        datetime.now(UTC))
+            except NotFound:
+                return PlainTextResponse(NOT_FOUND, status_code=404)
+            if personal:
+                await kvkk.record_read(connection, user_id=actor.user.id, application_id=view.id,
+                                       fields=REPORTED_PERSONAL_FIELDS)
+        html = staff_report_html(view, personal=personal, identity=shows_identity(actor, view.kind))
+        return HTMLResponse(html, headers={**PRIVATE, "Content-Security-Policy": REPORT_CSP})
 
     return Starlette(
         routes=[

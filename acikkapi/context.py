@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -33,6 +33,8 @@ class Context:
     services: Services
     client_ip: str | None
     actor: Actor = ANONYMOUS
+    # (application id, field) of the applicant's personal data already recorded as read in this request (KVKK)
+    personal_reads: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def settings(self) -> Settings:

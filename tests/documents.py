@@ -79,6 +79,7 @@ ME = """
   me {
     firstName lastName role roleLabel
     province { id name }
+    district { id name }
     units { detsisNo name }
     sessionExpiresAt
   }
@@ -116,7 +117,7 @@ mutation($input: RegisterApplicationInput!) {
 TRACKED = """
 {
   trackedApplication {
-    trackingNo status statusLabel result resultLabel closed kind kindLabel
+    trackingNo status statusLabel result resultLabel answer closed kind kindLabel
     tcKimlikNo firstName lastName residenceAddress subjectAddress phone email
     province { id name } district { id name } place { id name kind kindLabel } subject
     categories { position category subcategory description }
@@ -136,3 +137,74 @@ query($search: String!, $provinceId: Int, $first: Int) {
     detsisNo name kind kindLabel parentDetsisNo province { id name }
   }
 }"""
+
+STAFF_APPLICATION = """
+query($trackingNo: Int!) {
+  staffApplication(trackingNo: $trackingNo) {
+    id trackingNo version status statusLabel result resultLabel answer closed kind kindLabel channel channelLabel
+    createdAt arrivalDate isSpecial isConfidential priorityGroup priorityGroupLabel
+    firstName lastName tcKimlikNo birthDate gender genderLabel phone email residenceAddress
+    subjectAddress province { id name } district { id name } place { id name kind } subject
+    categories { position category subcategory description }
+    files { id fileName contentType size downloadUrl }
+    routings {
+      id parentId unit { detsisNo name } status statusLabel dueDate overdue routedAt routedBy
+      answer answeredAt answeredBy returnReason files { id fileName downloadUrl }
+    }
+    history { position action actionLabel status statusLabel note actor role roleLabel public routingId at }
+    reportUrl
+  }
+}"""
+
+MY_ROUTINGS = """
+query($first: Int) {
+  myRoutings(first: $first) {
+    routingId unit { detsisNo name } status statusLabel dueDate overdue routedAt trackingNo
+    applicationStatus applicationStatusLabel kind kindLabel subject
+  }
+}"""
+
+STEP = """
+    __typename
+    ... on WorkflowStepDone { trackingNo status statusLabel version }
+    ... on Error { code message field }"""
+
+UPDATE_CATEGORIES = f"""
+mutation($input: UpdateCategoriesInput!) {{ updateApplicationCategories(input: $input) {{{STEP}
+  }}
+}}"""
+
+SET_FLAGS = f"""
+mutation($input: SetFlagsInput!) {{ setApplicationFlags(input: $input) {{{STEP}
+  }}
+}}"""
+
+ROUTE = f"""
+mutation($input: RouteApplicationInput!) {{ routeApplication(input: $input) {{{STEP}
+  }}
+}}"""
+
+ANSWER = f"""
+mutation($input: AnswerRoutingInput!) {{ answerRouting(input: $input) {{{STEP}
+  }}
+}}"""
+
+RETURN_ANSWER = f"""
+mutation($input: ReturnRoutingAnswerInput!) {{ returnRoutingAnswer(input: $input) {{{STEP}
+  }}
+}}"""
+
+SEND_TO_MIA = f"""
+mutation($input: SendToMiaInput!) {{ sendToMia(input: $input) {{{STEP}
+  }}
+}}"""
+
+REVIEW = f"""
+mutation($input: ReviewApplicationInput!) {{ reviewApplication(input: $input) {{{STEP}
+  }}
+}}"""
+
+CLOSE = f"""
+mutation($input: CloseApplicationInput!) {{ closeApplication(input: $input) {{{STEP}
+  }}
+}}"""

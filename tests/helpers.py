@@ -1,8 +1,10 @@
 """Shared steps of the seed's screens, spoken through GraphQL."""
 
+import secrets
 from datetime import date, datetime
 
 from acikkapi.services.reports import ISTANBUL
+from acikkapi.services.sessions import token_hash
 from acikkapi.simulators.identity import PEOPLE
 from tests.documents import REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, SUBMIT, TRACKED, VERIFY  # noqa: F401
 
@@ -80,3 +82,15 @@ async def staff_sign_in(world, staff: dict) -> str:
     verified = (await world.gql(VERIFY, {"id": data["requestStaffCode"]["id"], "code": code}))["verifyCode"]
     assert verified["__typename"] == "SignedIn", verified
     return verified["token"]
+
+
+async def staff_session(world, tckn: str) -> str:
+    """A staff session for `tckn`, written as a sign-in writes it: for tests about what staff may do once signed
+    in (the sign-ins themselves are tested in tests/signin)."""
+    token = secrets.token_urlsafe(32)
+    rows = await world.sql(
+        "INSERT INTO auth_session (token_hash, purpose, tckn, phone, user_id, last_seen_at, expires_at) "
+        "SELECT $1, 'STAFF', tckn, phone, id, now(), now() + interval '1 hour' FROM app_user WHERE tckn = $2 "
+        "RETURNING id", token_hash(token), tckn)
+    assert len(rows) == 1, tckn
+    return token

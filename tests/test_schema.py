@@ -75,7 +75,13 @@ def test_every_condition_has_its_own_code_and_type_implementing_error():
 def test_enumerated_outputs_are_enums_with_a_turkish_label_beside_them():
     for type_name, field in [("CitizenApplication", "status"), ("CitizenApplication", "kind"),
                              ("CitizenApplication", "result"), ("HistoryEntry", "status"), ("Place", "kind"),
-                             ("ApplicantProfile", "gender"), ("Me", "role"), ("Unit", "kind")]:
+                             ("ApplicantProfile", "gender"), ("Me", "role"), ("Unit", "kind"),
+                             *[("StaffApplication", field) for field in ("status", "result", "kind", "channel",
+                                                                         "priorityGroup", "gender")],
+                             ("Routing", "status"), ("StaffHistoryEntry", "action"), ("StaffHistoryEntry", "status"),
+                             ("StaffHistoryEntry", "role"), ("RoutedApplication", "status"),
+                             ("RoutedApplication", "applicationStatus"), ("RoutedApplication", "kind"),
+                             ("WorkflowStepDone", "status")]:
         fields = SCHEMA.type_map[type_name].fields
         named = fields[field].type
         while hasattr(named, "of_type"):

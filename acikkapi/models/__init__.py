@@ -7,10 +7,12 @@ from acikkapi.models.application import (
 from acikkapi.models.auth import AuthSession, EIcisleriSignIn, OtpChallenge, Purpose
 from acikkapi.models.base import Base
 from acikkapi.models.identity_lookup import IdentityLookup, LookupOutcome, LookupPurpose
+from acikkapi.models.kvkk import KvkkAccessLog
 from acikkapi.models.outbox import OutboxMessage, OutboxStatus
 from acikkapi.models.reference import (
     District, Place, PlaceKind, Province, ReferenceVersion, ServiceCategory, Unit, UnitKind,
 )
+from acikkapi.models.routing import Routing, RoutingStatus
 from acikkapi.models.user import Role, User, user_unit
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
     "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "user_unit",
     "IdentityLookup", "LookupOutcome", "LookupPurpose", "EIcisleriSignIn",
+    "KvkkAccessLog", "Routing", "RoutingStatus",
 ]

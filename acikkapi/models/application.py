@@ -1,12 +1,17 @@
 import enum
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, created_at_column, str_enum
 from acikkapi.models.reference import District, Place, Province, ServiceCategory
+from acikkapi.models.user import Role
+
+if TYPE_CHECKING:
+    from acikkapi.models.routing import Routing
 
 tracking_no_seq = Sequence("application_tracking_no_seq", start=1000, metadata=Base.metadata)
 
@@ -80,6 +85,7 @@ class Application(Base):
     status: Mapped[ApplicationStatus] = mapped_column(
         str_enum(ApplicationStatus), default=ApplicationStatus.HAVUZDA, server_default=ApplicationStatus.HAVUZDA.name)
     result: Mapped[ApplicationResult | None] = mapped_column(str_enum(ApplicationResult))
+    answer: Mapped[str | None] = mapped_column(Text)  # the answer to the citizen, written when it is closed
 
     applicant_tckn: Mapped[str] = mapped_column(String(11), index=True)
     applicant_first_name: Mapped[str] = mapped_column(String(64))
@@ -117,6 +123,7 @@ class Application(Base):
         lazy="raise", order_by="ApplicationCategory.position", back_populates="application")
     attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="(Attachment.uploaded_at, Attachment.id)")
     events: Mapped[list["ApplicationEvent"]] = relationship(lazy="raise", order_by="ApplicationEvent.id")
+    routings: Mapped[list["Routing"]] = relationship(lazy="raise", order_by="Routing.id")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -143,6 +150,8 @@ class Attachment(Base):
     __tablename__ = "attachment"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid())
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
+    # A unit's answer file; null for the applicant's own files.
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("routing.id", ondelete="CASCADE"), index=True)
     storage_key: Mapped[str] = mapped_column(String(64), unique=True)
     file_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(128))
@@ -154,6 +163,14 @@ class Attachment(Base):
 
 class EventAction(enum.Enum):
     SUBMITTED = "Başvuru kaydedildi"
+    CATEGORIES_UPDATED = "Hizmet başlıkları güncellendi"
+    FLAGS_SET = "Başvuru nitelikleri belirlendi"
+    ROUTED = "İlgili birime yönlendirildi"
+    ANSWERED = "Birim cevap verdi"
+    ANSWER_RETURNED = "Birim cevabı iade edildi"
+    SENT_TO_MIA = "Mülki İdare Amiri onayına gönderildi"
+    MIA_REVIEWED = "Mülki İdare Amiri değerlendirdi"
+    CLOSED = "Başvuru sonuçlandırıldı"
 
 
 class ApplicationEvent(Base):
@@ -167,5 +184,7 @@ class ApplicationEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(128))
+    actor_role: Mapped[Role | None] = mapped_column(str_enum(Role))  # null for the citizen
+    routing_id: Mapped[int | None] = mapped_column(ForeignKey("routing.id", ondelete="CASCADE"), index=True)
     public: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = created_at_column()

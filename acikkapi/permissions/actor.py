@@ -25,6 +25,11 @@ class Actor:
         return self.user.province_id if self.user else None
 
     @property
+    def district_id(self) -> int | None:
+        """Set for the staff of a kaymakamlık's office; null for a valilik's."""
+        return self.user.district_id if self.user else None
+
+    @property
     def label(self) -> str:
         if self.user:
             return f"{self.user.full_name} ({self.user.role.value})"
@@ -52,8 +57,10 @@ def require_purpose(actor: Actor, purpose: Purpose) -> AuthSession:
 
 
 def require_staff(actor: Actor, *roles: Role) -> User:
-    if actor.session is None or actor.user is None:
+    if actor.session is None:
         raise Unauthenticated()
+    if actor.user is None:  # a citizen's session
+        raise PermissionDenied()
     if roles and actor.user.role not in roles:
         raise PermissionDenied()
     return actor.user

@@ -89,7 +89,7 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
     if arrival_date < today - ARRIVAL_DATE_MAX_AGE:
         raise ValidationFailed("Başvuru Geliş Tarihi bir yıldan eski olamaz.", field="arrivalDate")
     if not draft.same_as_residence:
-        ensure_can_register(actor, draft.province_id)
+        ensure_can_register(actor, draft.province_id, draft.district_id)
     async with context.connection() as connection:
         await applications.check_draft(connection, draft)
     storage = context.services.storage
@@ -107,8 +107,8 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
         async with context.connection() as connection:
             submitted = await applications.submit_application(
                 connection, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,
-                actor_label=actor.label, created_by_id=actor.user.id, arrival_date=arrival_date,
-                idempotency_key=idempotency_key,
-                check_province=lambda province_id: ensure_can_register(actor, province_id))
+                actor_label=actor.label, actor_role=actor.role, created_by_id=actor.user.id,
+                arrival_date=arrival_date, idempotency_key=idempotency_key,
+                check_address=lambda province, district: ensure_can_register(actor, province, district))
     context.services.wake_outbox()
     return submitted

@@ -1,4 +1,4 @@
-"""The one GraphQL schema: reference data, sign-in, applications, units."""
+"""The one GraphQL schema: reference data, sign-in, applications, units, the staff workflow."""
 
 import logging
 import uuid
@@ -19,6 +19,7 @@ from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.schema.units import UnitQuery
+from acikkapi.schema.workflow import WorkflowMutation, WorkflowQuery
 from acikkapi.services.attachments import InvalidUpload
 from acikkapi.db import hide_values, is_unavailable
 from acikkapi.services.errors import DatabaseUnavailable, DomainError, InvalidValue
@@ -27,8 +28,8 @@ from acikkapi.settings import Settings
 log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
-Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery))
-Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation))
+Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery))
+Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):

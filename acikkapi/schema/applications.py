@@ -114,6 +114,7 @@ class CitizenApplication:
     status_label: str = strawberry.field(description="“İşlem Görüyor” until closed, then “Sonuçlandı (result)”.")
     result: ApplicationResult | None
     result_label: str | None
+    answer: str | None = strawberry.field(description="The office's answer, once the application is closed.")
     closed: bool
     kind: ApplicationKind
     kind_label: str
@@ -147,6 +148,7 @@ class CitizenApplication:
             tracking_no=a.tracking_no, closed=closed, kind=a.kind, kind_label=a.kind.value, created_at=a.created_at,
             status=public_status(a), status_label=citizen_status(a),
             result=a.result if closed else None, result_label=a.result.value if closed and a.result else None,
+            answer=a.answer if closed else None,
             tc_kimlik_no=a.tckn, first_name=a.first_name, last_name=a.last_name,
             residence_address=a.residence_line, subject_address=a.subject_address,
             province=a.province, district=a.district, place=a.place,

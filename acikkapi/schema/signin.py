@@ -7,7 +7,7 @@ from acikkapi.models import OtpChallenge, Purpose, Role
 from acikkapi.permissions.actor import require_staff
 from acikkapi.resolvers import signin
 from acikkapi.schema.errors import as_payload, payload_union
-from acikkapi.schema.reference import Province
+from acikkapi.schema.reference import District, Province
 from acikkapi.schema.units import Unit
 from acikkapi.services.errors import DomainError
 from acikkapi.services.sessions import idle_deadline
@@ -91,6 +91,7 @@ class Me:
     role: StaffRole
     role_label: str
     province: Province | None
+    district: District | None = strawberry.field(description="Set for the staff of a kaymakamlık's office.")
     units: list[Unit]
     session_expires_at: datetime
 
@@ -112,7 +113,7 @@ class SigninQuery:
         except DomainError:
             return None
         return Me(first_name=user.first_name, last_name=user.last_name, role=user.role,
-                  role_label=user.role.value, province=user.province,
+                  role_label=user.role.value, province=user.province, district=user.district,
                   units=[Unit.of(unit) for unit in user.units],
                   session_expires_at=idle_deadline(info.context.settings, info.context.actor.session))
 

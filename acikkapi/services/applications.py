@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from acikkapi.db import Prepared
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
-    AuthSession, Channel, District, EventAction, Gender, OutboxMessage, Place, ServiceCategory,
+    AuthSession, Channel, District, EventAction, Gender, OutboxMessage, Place, Role, ServiceCategory,
 )
 from acikkapi.services.attachments import CheckedFile, FileTooLarge, FileTypeNotAllowed, TooManyFiles, check_file
 from acikkapi.services.checks import fits
@@ -161,8 +161,9 @@ def _intake(*, claims_session: bool, with_files: bool):
             ["application_id", *category_rows.c.keys()],
             select(new.c.id, *category_rows.c).select_from(new).join(category_rows, true()), include_defaults=False),
         insert(_event).from_select(
-            ["application_id", "action", "status", "actor_id", "actor_label"],
-            select(new.c.id, *_values(_event, "action", "status", "actor_id", "actor_label")), include_defaults=False),
+            ["application_id", "action", "status", "actor_id", "actor_label", "actor_role"],
+            select(new.c.id, *_values(_event, "action", "status", "actor_id", "actor_label", "actor_role")),
+            include_defaults=False),
         insert(_outbox).from_select(
             ["phone", "template", "params", "priority"],
             select(bindparam("sms_phone", type_=_outbox.c.phone.type), _constant(SUBMITTED_SMS),
@@ -243,7 +244,7 @@ def _check_address(draft: ApplicationDraft, found: bool) -> None:
         raise ValidationFailed("Seçilen il, ilçe ve mahalle/köy birbiriyle uyuşmuyor.", field="subjectAddress")
 
 
-def _check_categories(rows: list[CategoryRow], valid: set[tuple[int, int]]) -> None:
+def check_categories(rows: list[CategoryRow], valid: set[tuple[int, int]]) -> None:
     if not rows:
         raise ValidationFailed("En az bir Hizmet Başlığı ve Hizmet Alt Başlığı ekleyiniz.", field="categories")
     if len(rows) > MAX_CATEGORY_ROWS:
@@ -283,7 +284,7 @@ async def check_draft(connection: AsyncConnection, draft: ApplicationDraft) -> N
     found = await _read_references(connection, draft, residence=None)
     if not draft.same_as_residence:
         _check_address(draft, found.address_found)
-    _check_categories(draft.categories, found.pairs)
+    check_categories(draft.categories, found.pairs)
 
 
 StoredFiles = list[tuple[str, CheckedFile]]
@@ -327,9 +328,10 @@ async def pending_files(storage: Storage, uploads: list[Upload], settings: Setti
 @raises(ValidationFailed, ResidenceNotResolved)
 async def submit_application(connection: AsyncConnection, storage: Storage, *, person: Person,
                              draft: ApplicationDraft, stored: StoredFiles, channel: Channel, actor_label: str,
-                             session_id: uuid.UUID | None = None, created_by_id: int | None = None,
-                             arrival_date: date | None = None, idempotency_key: str | None = None,
-                             check_province: Callable[[int | None], None] | None = None) -> Submitted:
+                             actor_role: Role | None = None, session_id: uuid.UUID | None = None,
+                             created_by_id: int | None = None, arrival_date: date | None = None,
+                             idempotency_key: str | None = None,
+                             check_address: Callable[[int | None, int | None], None] | None = None) -> Submitted:
     """Register an application in the office's pool, with its history row and the tracking-number SMS, on an
     autocommit `connection`: the write is one statement (`_intake`).
 
@@ -345,13 +347,13 @@ async def submit_application(connection: AsyncConnection, storage: Storage, *, p
             raise ResidenceNotResolved(field="subjectAddress")
         draft.province_id, draft.district_id, draft.place_id = residence
         draft.subject_address = person.residence.address
-    if check_province:  # the caller's rule on whose province this may be
-        check_province(draft.province_id)
+    if check_address:  # the caller's rule on whose province and district this may be
+        check_address(draft.province_id, draft.district_id)
     _check_text(draft)
     draft.phone = check_phone(draft.phone)
     # The residence's records belong together: they were found joined.
     _check_address(draft, found.address_found or draft.same_as_residence)
-    _check_categories(draft.categories, found.pairs)
+    check_categories(draft.categories, found.pairs)
     rows = [(index, row.category_id, row.subcategory_id, (row.description or "").strip() or None)
             for index, row in enumerate(draft.categories, start=1)]
     files = [(key, info.file_name, info.content_type, info.size, info.sha256) for key, info in stored]
@@ -373,8 +375,8 @@ async def submit_application(connection: AsyncConnection, storage: Storage, *, p
         **dict(zip(("position", "category_id", "subcategory_id", "description"), map(list, zip(*rows)))),
         **dict(zip(("storage_key", "file_name", "content_type", "size", "sha256"), map(list, zip(*files)))),
         "action": EventAction.SUBMITTED, "status": ApplicationStatus.HAVUZDA, "actor_id": created_by_id,
-        "actor_label": actor_label, "created_by_id": created_by_id, "sms_phone": draft.phone,
-        "applicant_name": f"{person.first_name} {person.last_name}",
+        "actor_label": actor_label, "actor_role": actor_role, "created_by_id": created_by_id,
+        "sms_phone": draft.phone, "applicant_name": f"{person.first_name} {person.last_name}",
     })
     if written is None:  # claimed first by a repeated or concurrent request
         if session_id is not None:

@@ -57,6 +57,11 @@ TEMPLATES = {
     "takip_numarasi": Template("Sayın {ad}, Açık Kapı üzerinden yapmış olduğunuz başvuruya ait takip "
                                "numarası: {takip_no}. Takip numarası ile başvuru durumunuzu sorgulayabilirsiniz. "
                                "AÇIK KAPI"),
+    # Directive md. 10(ç): the applicant is told when the application is forwarded and when it is answered.
+    "yonlendirildi": Template("Sayın {ad}, {takip_no} numaralı Açık Kapı başvurunuz değerlendirilmek üzere "
+                              "ilgili birime yönlendirilmiştir. AÇIK KAPI"),
+    "sonuclandi": Template("Sayın {ad}, {takip_no} numaralı Açık Kapı başvurunuz sonuçlanmıştır. Sonucu takip "
+                           "numaranız ile sorgulayabilirsiniz. AÇIK KAPI"),
     "metin": Template("{metin}"),  # messages queued before templates existed (migration 0004)
 }
 _outbox = OutboxMessage.__table__

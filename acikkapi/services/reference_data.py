@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acikkapi.models import PlaceKind, Province, Role, ServiceCategory, Unit, UnitKind, User, user_unit
+from acikkapi.models import District, PlaceKind, Province, Role, ServiceCategory, Unit, UnitKind, User, user_unit
 
 DATA = resources.files("acikkapi") / "data"
 
@@ -79,21 +79,31 @@ async def load_units(session: AsyncSession) -> None:
         ).on_conflict_do_nothing())
 
 
-# Fictitious staff for the demo and the tests; every number passes the checksum.
+# Fictitious staff for the demo and the tests; every number passes the checksum. An office is a province's
+# (valilik) or, with a district, a kaymakamlık's.
 DEMO_USERS = [
-    ("10000000078", "Elif", "Arslan", "5321000001", Role.AKS, 6, []),
-    ("10000000214", "Murat", "Kaya", "5321000002", Role.YETKILI, 6, [55461037]),
-    ("10000000382", "Selim", "Yurt", "5321000003", Role.MIA, 6, []),
-    ("10000000450", "Derya", "Koç", "5321000004", Role.YETKI_ISLEMLERI, 6, []),
-    ("10000000528", "Kerem", "Aksoy", "5321000005", Role.ANALIST, 6, []),
-    ("10000000696", "Canan", "Polat", "5321000006", Role.AKS, 34, []),
+    ("10000000078", "Elif", "Arslan", "5321000001", Role.AKS, 6, None, []),
+    ("10000000214", "Murat", "Kaya", "5321000002", Role.YETKILI, 6, None, [55461037]),
+    ("10000000382", "Selim", "Yurt", "5321000003", Role.MIA, 6, None, []),
+    ("10000000450", "Derya", "Koç", "5321000004", Role.YETKI_ISLEMLERI, 6, None, []),
+    ("10000000528", "Kerem", "Aksoy", "5321000005", Role.ANALIST, 6, None, []),
+    ("10000000696", "Canan", "Polat", "5321000006", Role.AKS, 34, None, []),
+    ("10000000764", "Burak", "Şen", "5321000007", Role.AKS, 6, "Keçiören", []),
+    ("10000000832", "Gül", "Eren", "5321000008", Role.AKS, 6, "Çankaya", []),
+    ("10000000900", "Hakan", "Yıldız", "5321000009", Role.YETKILI, 6, None, [26746921]),  # Keçiören İlçe MEM
+    ("10000001068", "Seda", "Tunç", "5321000010", Role.YETKILI, 6, None, [41085047]),  # Ankara İl Sağlık
+    ("10000001136", "Orhan", "Balcı", "5321000011", Role.MIA, 34, None, []),
+    ("10000001204", "Nihan", "Ateş", "5321000012", Role.MIA, 6, "Keçiören", []),
 ]
 
 
 async def load_demo_users(session: AsyncSession) -> None:
-    for tckn, first, last, phone, role, province, units in DEMO_USERS:
+    for tckn, first, last, phone, role, province, district, units in DEMO_USERS:
+        district_id = district and await session.scalar(
+            select(District.id).where(District.province_id == province, District.name == district))
         user_id = await session.scalar(insert(User).values(
             tckn=tckn, first_name=first, last_name=last, phone=phone, role=role.name, province_id=province,
+            district_id=district_id,
         ).on_conflict_do_nothing().returning(User.id))
         for unit in units if user_id else []:
             await session.execute(insert(user_unit).values(user_id=user_id, unit_no=unit))

@@ -60,7 +60,7 @@ _LIVE_SESSION = select(_SESSION, func.now().label("now")).where(_SESSION.c.revok
 _BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
 _BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
 _STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
-               .options(selectinload(User.units), joinedload(User.province)))
+               .options(selectinload(User.units), joinedload(User.province), joinedload(User.district)))
 _TOUCH = Prepared(update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now()))
 _FIND = {True: Prepared(_BY_TOKEN), False: Prepared(_BY_ID)}
 

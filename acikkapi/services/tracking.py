@@ -15,7 +15,7 @@ from acikkapi.services.errors import NotFound
 
 # Child rows come back as arrays of anonymous records, which asyncpg decodes to typed tuples.
 _TRACKING_VIEW = Prepared("""
-SELECT a.tracking_no, a.status, a.result, a.kind, a.created_at, a.applicant_tckn, a.applicant_first_name,
+SELECT a.tracking_no, a.status, a.result, a.answer, a.kind, a.created_at, a.applicant_tckn, a.applicant_first_name,
        a.applicant_last_name, a.residence_address, rd.name AS residence_district, rp.name AS residence_province,
        a.subject_address, a.phone, a.email, a.subject,
        sp.id AS province_id, sp.name AS province_name, sd.id AS district_id, sd.name AS district_name,
@@ -26,7 +26,8 @@ SELECT a.tracking_no, a.status, a.result, a.kind, a.created_at, a.applicant_tckn
              JOIN service_category sub ON sub.id = c.subcategory_id
              WHERE c.application_id = a.id ORDER BY c.position) AS categories,
        ARRAY(SELECT ROW(f.id, f.file_name, f.content_type, f.size)
-             FROM attachment f WHERE f.application_id = a.id ORDER BY f.uploaded_at, f.id) AS files,
+             FROM attachment f WHERE f.application_id = a.id AND f.routing_id IS NULL
+             ORDER BY f.uploaded_at, f.id) AS files,
        ARRAY(SELECT ROW(e.status, e.note, e.created_at)
              FROM application_event e WHERE e.application_id = a.id AND e.public ORDER BY e.id) AS history
 FROM application a
@@ -80,6 +81,7 @@ class TrackingView:
     tracking_no: int
     status: ApplicationStatus
     result: ApplicationResult | None
+    answer: str | None  # the answer to the citizen, once closed
     kind: ApplicationKind
     created_at: datetime
     tckn: str
@@ -107,7 +109,7 @@ async def tracking_view(connection: AsyncConnection, application_id: int) -> Tra
         residence = f"{residence} {row['residence_district']} / {row['residence_province']}"
     return TrackingView(
         tracking_no=row["tracking_no"], status=ApplicationStatus[row["status"]],
-        result=ApplicationResult[row["result"]] if row["result"] else None, kind=ApplicationKind[row["kind"]],
+        result=ApplicationResult[row["result"]] if row["result"] else None, answer=row["answer"], kind=ApplicationKind[row["kind"]],
         created_at=row["created_at"], tckn=row["applicant_tckn"], first_name=row["applicant_first_name"],
         last_name=row["applicant_last_name"], residence_line=residence, subject_address=row["subject_address"],
         province=Named(row["province_id"], row["province_name"]),

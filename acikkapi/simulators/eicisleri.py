@@ -39,13 +39,16 @@ BAD_TOKENS = ("wrong_audience", "wrong_issuer", "expired", "tampered", "unknown_
 
 # e-İçişleri knows every ministry employee; Açık Kapı lets in those of its own users whose role signs in here.
 # The first three are the demo's MİA, user admin and analyst (acikkapi/services/reference_data.py); the AKS
-# signs in by SMS code, and the last one has no Açık Kapı account. Numbers pass the checksum and are fictitious.
+# signs in by SMS code, the next one has no Açık Kapı account, and the last two are MİA of other offices.
+# Numbers pass the checksum and are fictitious.
 ACCOUNTS = [
     {"tckn": "10000000382", "ad": "SELİM", "soyad": "YURT", "unvan": "Vali Yardımcısı (Ankara)"},
     {"tckn": "10000000450", "ad": "DERYA", "soyad": "KOÇ", "unvan": "Yetki İşlemleri Görevlisi (Ankara)"},
     {"tckn": "10000000528", "ad": "KEREM", "soyad": "AKSOY", "unvan": "Veri Analiz Görevlisi (Ankara)"},
     {"tckn": "10000000078", "ad": "ELİF", "soyad": "ARSLAN", "unvan": "Açık Kapı Sorumlusu (Ankara)"},
     {"tckn": "29000000056", "ad": "AHMET", "soyad": "TEKİN", "unvan": "Şube Müdürü (Açık Kapı kullanıcısı değil)"},
+    {"tckn": "10000001136", "ad": "ORHAN", "soyad": "BALCI", "unvan": "Vali Yardımcısı (İstanbul)"},
+    {"tckn": "10000001204", "ad": "NİHAN", "soyad": "ATEŞ", "unvan": "Kaymakam (Keçiören)"},
 ]
 
 

@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from tests.applications.support import counts, pdf_bytes, png_bytes
-from tests.helpers import AKS_ANKARA, AYSE, SUBMIT, YETKILI_ANKARA, first_category, sign_in_to_apply, staff_sign_in
+from tests.helpers import (
+    AKS_ANKARA, AYSE, MIA_ANKARA, SUBMIT, first_category, sign_in_to_apply, staff_session, staff_sign_in,
+)
 
 SETTINGS = {"max_concurrent_uploads": 1}
 
@@ -98,8 +100,8 @@ class TestWhoMayUpload:
             assert_refused(response, 403, "UPLOAD_NOT_ALLOWED")
         assert sent < total / 2, f"{sent} of {total} bytes were read for an anonymous request"
 
-    async def test_a_yetkili_may_not_upload(self, world):
-        token = await staff_sign_in(world, YETKILI_ANKARA)
+    async def test_a_mia_may_not_upload(self, world):
+        token = await staff_session(world, MIA_ANKARA["tckn"])
         body = await submit_operations(world, "5320000603", 1) + part("0", png_bytes(), file_name="a.png")
         assert_refused(await post(world, body + f"--{BOUNDARY}--\r\n".encode(), token), 403, "UPLOAD_NOT_ALLOWED")
 

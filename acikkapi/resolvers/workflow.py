@@ -1,0 +1,150 @@
+"""The staff workflow: the staff application view, a Yetkili's routings, and every step of the table
+(services/workflow.py). Glue only: the role check, checks of the input, then the step in one transaction."""
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+
+from acikkapi.context import Context
+from acikkapi.models import ApplicationResult, PriorityGroup, Role, Routing
+from acikkapi.permissions.actor import require_staff
+from acikkapi.permissions.applications import PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, scope_params
+from acikkapi.services import applications, decisions, kvkk, routing, staff_view, workflow
+from acikkapi.services.applications import CategoryRow, Upload
+from acikkapi.services.checks import fits
+from acikkapi.services.errors import NotFound, PermissionDenied, ValidationFailed, raises
+from acikkapi.services.staff_view import MAX_ROUTED_LINES, RoutedLine, StaffView
+from acikkapi.services.storage import settle_files
+from acikkapi.services.workflow import Action, Advanced
+
+
+def _staff_scope(context: Context) -> Scope:
+    require_staff(context.actor)
+    scope = scope_of(context.actor)
+    if scope not in (Scope.PROVINCE, Scope.DISTRICT, Scope.UNITS):  # user admins and analysts have other screens
+        raise PermissionDenied()
+    return scope
+
+
+async def staff_application(context: Context, tracking_no: int, selected: Collection[str]) -> StaffView:
+    """The application as the actor's scope sees it. A read of the applicant's personal data (`selected`: the
+    GraphQL fields asked for) by a role allowed to see it is recorded in the KVKK access log, once per
+    application and field in a request."""
+    actor = context.actor
+    scope = _staff_scope(context)
+    async with context.connection() as connection:
+        view = await staff_view.staff_view(connection, scope, scope_params(actor), tracking_no, datetime.now(UTC))
+        read = {(view.id, name) for name in PERSONAL_FIELDS if name in selected} - context.personal_reads
+        if read and reads_personal_data(actor):
+            context.personal_reads |= read  # before the await: aliases of this field run concurrently
+            await kvkk.record_read(connection, user_id=actor.user.id, application_id=view.id,
+                                   fields=[name for _, name in read])
+    return view
+
+
+async def my_routings(context: Context, first: int) -> list[RoutedLine]:
+    """A Yetkili's routings: those waiting for an answer first, soonest due first."""
+    actor = context.actor
+    require_staff(actor, Role.YETKILI)
+    if not 1 <= first <= MAX_ROUTED_LINES:
+        raise ValidationFailed(f"En fazla {MAX_ROUTED_LINES} kayıt listelenebilir.", field="first")
+    async with context.connection() as connection:
+        return await staff_view.my_routings(connection, scope_params(actor), first=first, now=datetime.now(UTC))
+
+
+def routing_number(routing_id: str) -> int:
+    """A routing's id from its GraphQL ID; one that names no routing is not found."""
+    if not routing_id.isdigit() or not fits(int(routing_id), Routing.id):
+        raise NotFound("Yönlendirme bulunamadı.")
+    return int(routing_id)
+
+
+@raises(*workflow.ensure_may.raises, *decisions.check_category_rows.raises, *decisions.update_categories.raises)
+async def update_categories(context: Context, *, tracking_no: int, rows: list[CategoryRow],
+                            expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.UPDATE_CATEGORIES)
+    async with context.connection() as connection:
+        await decisions.check_category_rows(connection, rows)
+    async with context.mutation() as session:
+        return await decisions.update_categories(session, context.actor, tracking_no=tracking_no, rows=rows,
+                                                 expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, *decisions.set_flags.raises)
+async def set_flags(context: Context, *, tracking_no: int, is_special: bool, is_confidential: bool,
+                    priority_group: PriorityGroup | None, expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.SET_FLAGS)
+    async with context.mutation() as session:
+        return await decisions.set_flags(session, context.actor, tracking_no=tracking_no, is_special=is_special,
+                                         is_confidential=is_confidential, priority_group=priority_group,
+                                         expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, *routing.find_units.raises, *routing.route_to_units.raises)
+async def route(context: Context, *, tracking_no: int, unit_nos: list[int], expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.ROUTE)
+    async with context.connection() as connection:
+        units = await routing.find_units(connection, unit_nos)
+    async with context.mutation() as session:
+        return await routing.route_to_units(session, context.actor, tracking_no=tracking_no, units=units,
+                                            expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, ValidationFailed, NotFound, *applications.pending_files.raises,
+        *routing.answer_routing.raises)
+async def answer(context: Context, *, routing_id: str, text: str, files: list[Upload]) -> Advanced:
+    """Başvuru Cevapla, with optional files under the citizen's upload rules: written to storage before the
+    transaction opens, moved into place once it has committed (deleted if it did not)."""
+    workflow.ensure_may(context.actor, Action.ANSWER)
+    number = routing_number(routing_id)
+    text = routing.check_answer(text)
+    storage = context.services.storage
+    async with applications.pending_files(storage, files, context.settings) as stored:
+        async with context.mutation() as session:
+            advanced = await routing.answer_routing(session, context.actor, routing_id=number, answer=text,
+                                                    stored=stored)
+        keys = [key for key, _ in stored]
+        stored.clear()  # taken over: pending_files no longer deletes them
+    await settle_files(storage, keys, committed=True)
+    return advanced
+
+
+@raises(*workflow.ensure_may.raises, ValidationFailed, NotFound, *routing.return_answer.raises)
+async def return_answer(context: Context, *, routing_id: str, reason: str, expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.RETURN_ANSWER)
+    number = routing_number(routing_id)
+    reason = routing.check_reason(reason)
+    async with context.mutation() as session:
+        return await routing.return_answer(session, context.actor, routing_id=number, reason=reason,
+                                           expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, *decisions.check_confirmed.raises, ValidationFailed,
+        *decisions.send_to_mia.raises)
+async def send_to_mia(context: Context, *, tracking_no: int, confirm: bool, note: str | None,
+                      expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.SEND_TO_MIA)
+    decisions.check_confirmed(confirm)
+    note = decisions.check_note(note)
+    async with context.mutation() as session:
+        return await decisions.send_to_mia(session, context.actor, tracking_no=tracking_no, note=note,
+                                           expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, ValidationFailed, *decisions.review_as_mia.raises)
+async def review(context: Context, *, tracking_no: int, note: str, expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.MIA_REVIEW)
+    note = decisions.check_note(note, required=True)
+    async with context.mutation() as session:
+        return await decisions.review_as_mia(session, context.actor, tracking_no=tracking_no, note=note,
+                                             expected_version=expected_version)
+
+
+@raises(*workflow.ensure_may.raises, *decisions.check_closing_answer.raises, *decisions.close_application.raises)
+async def close(context: Context, *, tracking_no: int, result: ApplicationResult, answer: str | None,
+                expected_version: int | None) -> Advanced:
+    workflow.ensure_may(context.actor, Action.CLOSE)
+    answer = decisions.check_closing_answer(result, answer)
+    async with context.mutation() as session:
+        return await decisions.close_application(session, context.actor, tracking_no=tracking_no, result=result,
+                                                 answer=answer, expected_version=expected_version)
+
