@@ -19,7 +19,7 @@ from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.schema.units import UnitQuery
-from acikkapi.schema.workflow import WorkflowMutation, WorkflowQuery
+from acikkapi.schema.workflow import COMPILED_MUTATIONS as WORKFLOW_MUTATIONS, WorkflowMutation, WorkflowQuery
 from acikkapi.services.attachments import InvalidUpload
 from acikkapi.db import hide_values, is_unavailable
 from acikkapi.services.errors import DatabaseUnavailable, DomainError, InvalidValue
@@ -134,5 +134,6 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ValidationCache(maxsize=1024),
         ],
     )
-    schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens, COMPILED_MUTATIONS)
+    schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens,
+                               {**COMPILED_MUTATIONS, **WORKFLOW_MUTATIONS})
     return schema
