@@ -115,3 +115,6 @@ async def load_reference_data(session: AsyncSession, *, demo: bool) -> None:
     await load_units(session)
     if demo:
         await load_demo_users(session)
+        # The demo's first application is the seed's example, 1047 (the README walks its life).
+        await session.execute(text("SELECT setval('application_tracking_no_seq', 1046) "
+                                   "WHERE NOT EXISTS (SELECT FROM application)"))
