@@ -2,9 +2,8 @@
 
 import logging
 import re
-from pathlib import Path
-
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import asyncpg
 import sqlalchemy.exc
@@ -130,7 +129,6 @@ class HideValues(logging.Filter):
 def hide_values(logger: logging.Logger) -> logging.Logger:
     logger.addFilter(HideValues())
     return logger
-
 
 
 # --- prepared statements: the hot paths' statements, past SQLAlchemy's per-execution work ------------------

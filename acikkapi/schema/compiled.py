@@ -82,7 +82,7 @@ class Compiled:
 
     async def execute(self, context, variables: dict | None) -> dict:
         """The `data` of the answer. Raises NotCompiled for an answer the executor must give."""
-        if variables:  # none declared: the executor ignores them, and so may the plan, but it is rare
+        if variables:  # sent to a document that declares none: rare, left to the executor
             raise NotCompiled
         return run(self.plan, await self.root(context))
 
