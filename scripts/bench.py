@@ -1,8 +1,10 @@
-"""Side by side: the server's hot paths against a hand-written endpoint doing the same work (issue 12).
+"""Side by side: the server's hot paths and workflow steps against a hand-written endpoint doing the same work
+(issues 12 and 13).
 
-    .venv/bin/python scripts/bench.py                      # about two and a half minutes on 2 cores
+    .venv/bin/python scripts/bench.py                      # about three minutes on 2 cores
     .venv/bin/python scripts/bench.py --seconds 5          # quicker and noisier
     .venv/bin/python scripts/bench.py --paths tracking,submit --statements   # and each request's SQL
+    .venv/bin/python scripts/bench.py --paths route,answer # the workflow's steps only
 
 Needs `wrk` (Debian package `wrk`). It benchmarks the `acikkapi` of the Python it runs with (a checkout's
 venv: that checkout's code) on a throwaway database in a temporary directory, and prints a Markdown table:
@@ -10,9 +12,10 @@ per path, the server's and the raw endpoint's requests per second and their rati
 CPU per request and database round trips per request; then the issue's targets, checked; then details.
 
 What it does:
-1. Database: an embedded PostgreSQL (pgserver) in the temporary directory; `acikkapi seed` migrates it and
-   loads the reference data; scripts/bench_fill.sql adds --applications applications (100,000) with 1-3
-   category rows, 1-4 history rows, attachment rows, their SMS and their ended sessions; VACUUM ANALYZE.
+1. Database: an embedded PostgreSQL (pgserver) in the temporary directory; `acikkapi seed --demo` migrates it
+   and loads the reference data and the demo staff; scripts/bench_fill.sql adds --applications applications
+   (100,000) with 1-3 category rows, 1-4 history rows, attachment rows, their SMS and their ended sessions;
+   VACUUM ANALYZE.
 2. Processes: the identity and SMS simulators, `acikkapi serve --no-migrate` and scripts/bench_raw.py, each on
    a free port, configured by the same ACIKKAPI_* variables (a random secret key, code limits raised).
 3. Sessions, through the server's API: an APPLY session (its code read from the SMS simulator's
@@ -20,29 +23,38 @@ What it does:
    template of the submit pools: before each run, copies of its row, each with its own token (stored as
    acikkapi.services.sessions.token_hash stores it), one per submit, since a session makes one application.
    The tracking view follows a filled application with 3 category rows, 2 attachments and 4 history rows
-   (a copy of the real TRACK session, pointed at it).
+   (a copy of the real TRACK session, pointed at it). The demo AKS and Yetkili of Ankara (tests/helpers.py)
+   sign in with a staff code; the workflow's steps run on copies of their sessions.
+   Each step acts on a fresh application, copies of the first submitted one (in the AKS's office) with its
+   history, made before each run, numbered consecutively so that wrk's request i names the i-th: `route`
+   (routeApplication, to the Yetkili's unit, the first routing: with its SMS) on applications in the pool;
+   `answer` (answerRouting, text only, JSON body) on applications routed to that unit as routeApplication
+   leaves them (one open routing, its history row), so that the answer makes them Cevaplandı.
 4. Checks, before any timing (it refuses to time when one fails): the category tree is byte-identical. The
    tracking view is byte-identical once each signed link's expiry and signature are replaced by placeholders,
    after checking them: the signature must be valid for the link's path and session under the link key, the
    expiry download_link_seconds from now. (A link carries the second it expires, so two answers given in
    different seconds differ there and only there.) A submit's answer is identical but for the tracking
    number, and the rows it wrote (application, category rows, event, SMS, session) equal the server's but
-   for ids and times. Status and content type must match too; other headers may differ.
+   for ids and times. Each workflow step is taken by both on two fresh applications: the answers are
+   identical but for the tracking number, and the rows (application, routings, history, SMS) equal but for
+   ids and times. Status and content type must match too; other headers may differ.
 5. Round trips: a second server and a second raw endpoint, whose connections go through a relay of
    PostgreSQL's wire protocol, answer --count-requests sequential requests per path. Each Query message, and
    each batch of messages ended by a Sync (or by a Flush: asyncpg prepares a statement so), is one round trip
    (the client waits for the answer). Connections opened meanwhile count with their first statements. Units of
    work that touch outbox_message other than by inserting into it, with the pool's pre-ping before them, are
-   the outbox dispatcher's: counted apart ("+ N outbox" per submit; sequential submits make it send each SMS
-   on its own, the worst case), and left out for reads. The raw endpoint's own count must agree.
+   the outbox dispatcher's: counted apart ("+ N outbox" per submit or route; sequential requests make it
+   send each SMS on its own, the worst case), and left out for reads. The raw endpoint's own count must agree.
 6. Timing: for each path, the server then the raw endpoint, each while the other is stopped (SIGSTOP), under
    wrk (1 thread, --connections, --warmup then --seconds; submit also at 64 connections). The endpoint and
    PostgreSQL share the first CPU (so requests per second compare the whole cost of a request, database
    included); wrk and the simulators have the others. Server CPU per request is the endpoint process's
-   utime+stime (/proc/<pid>/stat) over the run over the requests wrk completed; for the server's submit it
-   also counts sending the run's SMS (its dispatcher's work until the outbox is empty), which the raw endpoint
-   only queues. Every answer is checked in wrk's Lua (status 200, no "errors", the expected field) and every
-   submit must have made its application, or the run is reported as bad.
+   utime+stime (/proc/<pid>/stat) over the run over the requests wrk completed; for the server's submit and
+   route it also counts sending the run's SMS (its dispatcher's work until the outbox is empty), which the raw
+   endpoint only queues. Every answer is checked in wrk's Lua (status 200, no "errors", the expected field)
+   and every submit must have made its application, every step moved its application on, or the run is
+   reported as bad.
 
 The numbers move with the machine's other load (the details show how busy each CPU was, other tenants
 included): compare ratios from one run, not absolute figures across runs or machines.
@@ -75,16 +87,23 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from acikkapi.models import Application  # noqa: E402
+from acikkapi.services.business_days import due_date  # noqa: E402
 from acikkapi.services.links import check_signed  # noqa: E402
 from acikkapi.services.sessions import token_hash  # noqa: E402
 from acikkapi.settings import Settings  # noqa: E402
-from tests.documents import CATEGORIES, REQUEST_APPLY, REQUEST_TRACKING, SUBMIT, TRACKED, VERIFY  # noqa: E402
+from tests.documents import (  # noqa: E402
+    ANSWER, CATEGORIES, REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, ROUTE, SUBMIT, TRACKED, VERIFY,
+)
+from tests.helpers import AKS_ANKARA, YETKILI_ANKARA  # noqa: E402
 
 PERSON = {"tcKimlikNo": "10000000146", "firstName": "Ayşe", "lastName": "Yılmaz", "motherMaidenInitials": "KA"}
 PHONE = "5329999999"
 SUBJECT = ("Sokağımızdaki kanalizasyon hattı iki haftadır taşmaktadır. Belediyeye yaptığımız başvurulardan "
            "sonuç alamadık; çocukların okul yolu üzerinde olduğu için sağlık açısından da risk oluşturmaktadır. "
            "Gereğinin yapılmasını saygılarımla arz ederim.")
+ANSWER_TEXT = ("Başvuru konusu yerinde incelenmiş, okul yolu üzerindeki rögar kapağı yenilenmiş ve kanalizasyon "
+               "hattındaki tıkanıklık belediye ekiplerince giderilmiştir. Bilgilerinize arz ederim.")
 LIMITS = ("OTP_HOURLY_LIMIT_PER_IDENTITY", "OTP_HOURLY_LIMIT_PER_PHONE", "OTP_HOURLY_LIMIT_PER_CLIENT",
           "OTP_HOURLY_FAILURES_PER_CLIENT")
 
@@ -100,7 +119,12 @@ PATHS = {
     "tracking": HotPath("tracking", "`trackedApplication` (tracking view)", '"trackedApplication":{"trackingNo":'),
     "categories": HotPath("categories", "`serviceCategories` (anonymous)", '"serviceCategories":[{"id":'),
     "submit": HotPath("submit", "`submitApplication` (2 categories, no files)", '"SubmitApplicationSuccess"'),
+    "route": HotPath("route", "`routeApplication` (pool → 1 unit, its SMS)", '"status":"YONLENDIRILDI"'),
+    "answer": HotPath("answer", "`answerRouting` (text, the last open routing)", '"status":"CEVAPLANDI"'),
 }
+TRANSITIONS = ("route", "answer")
+SENDS_SMS = ("submit", "route")  # each request queues an SMS, which the server's dispatcher sends
+ROUND_TRIP_GOALS = ("tracking", "categories", "submit")  # issue 12's "≤ raw + 2"
 
 
 def log(message: str) -> None:
@@ -294,6 +318,99 @@ class Sessions:
         return Pool(prefix, size, created_at)
 
 
+# Copied as they are, but for these.
+COPIED = [c.name for c in Application.__table__.columns
+          if c.name not in ("id", "tracking_no", "status", "version", "created_at", "idempotency_key")]
+NUMBER = -987654321  # where a batch's request puts its number, in the wrk script's body
+
+
+@dataclass
+class Batch:
+    """Applications for one run of a transition, one per request: request i acts on number `first` + i - 1
+    (a tracking number to route, a routing id to answer)."""
+    key: str
+    first: int
+    size: int
+    unit_no: int
+
+    def body(self, number: int) -> dict:
+        if self.key == "route":
+            return {"query": ROUTE, "variables": {"input": {"trackingNo": number, "unitNos": [self.unit_no]}}}
+        return {"query": ANSWER, "variables": {"input": {"routingId": str(number), "answer": ANSWER_TEXT}}}
+
+    def numbered(self) -> tuple[str, str, int]:
+        """The body around the number, for wrk."""
+        head, tail = json.dumps(self.body(NUMBER), ensure_ascii=False).split(str(NUMBER))
+        return head, tail, self.first
+
+    async def used(self, db: asyncpg.Connection) -> int:
+        last = self.first + self.size - 1
+        if self.key == "route":
+            return await db.fetchval("SELECT count(*) FROM application WHERE tracking_no BETWEEN $1 AND $2 "
+                                     "AND status <> 'HAVUZDA'", self.first, last)
+        return await db.fetchval("SELECT count(*) FROM routing WHERE id BETWEEN $1 AND $2 AND status = 'ANSWERED'",
+                                 self.first, last)
+
+
+class Transitions:
+    """Batches of fresh applications for the workflow's steps, copies of `template` (an application the server
+    made, in the AKS's office, in the pool) with its history: in the pool for `route`; for `answer`, routed by
+    the AKS to the Yetkili's unit as routeApplication leaves them (the routing open, its history row)."""
+
+    def __init__(self, db: asyncpg.Connection, template: int, aks_tckn: str, unit_no: int) -> None:
+        self.db, self.template, self.aks_tckn, self.unit_no = db, template, aks_tckn, unit_no
+
+    async def batch(self, key: str, size: int) -> Batch:
+        routed = key == "answer"
+        columns = ", ".join(COPIED)
+        async with self.db.transaction():
+            last = await self.db.fetchval("SELECT setval('application_tracking_no_seq', "
+                                          "nextval('application_tracking_no_seq') + $1 - 1)", size)
+            first = last - size + 1
+            await self.db.execute(
+                f"""INSERT INTO application (tracking_no, status, version, created_at, {columns})
+                    SELECT $2 + g - 1, $4, $5, now() - interval '1 hour', {columns}
+                    FROM application CROSS JOIN generate_series(1, $3) g WHERE id = $1 ORDER BY g""",
+                self.template, first, size, "YONLENDIRILDI" if routed else "HAVUZDA", 2 if routed else 1)
+            await self.db.execute(
+                """INSERT INTO application_event (application_id, action, status, note, actor_id, actor_label,
+                                                  actor_role, public, routing_id, created_at)
+                   SELECT a.id, e.action, e.status, e.note, e.actor_id, e.actor_label, e.actor_role, e.public, NULL,
+                          a.created_at
+                   FROM application a JOIN application_event e ON e.application_id = $1
+                   WHERE a.tracking_no BETWEEN $2 AND $3 ORDER BY a.id, e.id""", self.template, first, last)
+            if not routed:
+                return Batch(key, first, size, self.unit_no)
+            sequence = await self.db.fetchval("SELECT pg_get_serial_sequence('routing', 'id')")
+            last_routing = await self.db.fetchval("SELECT setval($1, nextval($1) + $2 - 1)", sequence, size)
+            first_routing = last_routing - size + 1
+            await self.db.execute(
+                """INSERT INTO routing (id, application_id, unit_no, due_date, created_by_id, created_at)
+                   SELECT $1 + a.tracking_no - $2, a.id, $4, $5, u.id, now() - interval '30 minutes'
+                   FROM application a, app_user u WHERE a.tracking_no BETWEEN $2 AND $3 AND u.tckn = $6""",
+                first_routing, first, last, self.unit_no, due_date(datetime.now(timezone.utc)), self.aks_tckn)
+            await self.db.execute(
+                """INSERT INTO application_event (application_id, action, status, note, actor_id, actor_label,
+                                                  actor_role, public, created_at)
+                   SELECT r.application_id, 'ROUTED', 'YONLENDIRILDI', n.name, u.id,
+                          u.first_name || ' ' || u.last_name || ' (Açık Kapı Sorumlusu)', u.role, true, r.created_at
+                   FROM routing r JOIN app_user u ON u.id = r.created_by_id JOIN unit n ON n.detsis_no = r.unit_no
+                   WHERE r.id BETWEEN $1 AND $2 ORDER BY r.id""", first_routing, last_routing)
+            return Batch(key, first_routing, size, self.unit_no)
+
+
+async def staff_session(db: asyncpg.Connection, real_token: str) -> str:
+    """A copy of a real staff session, opened now."""
+    token = f"bench-staff-{secrets.token_urlsafe(24)}"
+    await db.execute(
+        """INSERT INTO auth_session (token_hash, purpose, tckn, phone, user_id, application_id, identity,
+                                     created_at, last_seen_at, expires_at)
+           SELECT $1, s.purpose, s.tckn, s.phone, s.user_id, NULL, s.identity, now(), now(),
+                  now() + (s.expires_at - s.created_at)
+           FROM auth_session s WHERE s.token_hash = $2""", token_hash(token), token_hash(real_token))
+    return token
+
+
 # --- the API ----------------------------------------------------------------------------------------------
 
 async def gql(http: httpx.AsyncClient, url: str, query: str, variables: dict | None = None,
@@ -307,19 +424,20 @@ async def gql(http: httpx.AsyncClient, url: str, query: str, variables: dict | N
     return body["data"]
 
 
-async def codes_sent(http: httpx.AsyncClient, sms_url: str) -> list[str]:
-    messages = (await http.get(f"{sms_url}/sms/mesajlar", params={"alici": "90" + PHONE})).json()
+async def codes_sent(http: httpx.AsyncClient, sms_url: str, phone: str) -> list[str]:
+    messages = (await http.get(f"{sms_url}/sms/mesajlar", params={"alici": "90" + phone})).json()
     return [m["mesaj"] for m in messages if "onay kodunuz" in m["mesaj"]]
 
 
-async def sign_in(http: httpx.AsyncClient, url: str, sms_url: str, document: str, variables: dict) -> str:
-    """A code requested, read from the SMS simulator, verified: the session's token."""
-    seen = len(await codes_sent(http, sms_url))
+async def sign_in(http: httpx.AsyncClient, url: str, sms_url: str, document: str, variables: dict,
+                  phone: str = PHONE) -> str:
+    """A code requested, read from the SMS simulator (the message to `phone`), verified: the session's token."""
+    seen = len(await codes_sent(http, sms_url, phone))
     challenge = next(iter((await gql(http, url, document, variables)).values()))
     if challenge["__typename"] != "Challenge":
         raise SystemExit(f"no code was sent: {challenge}")
     for _ in range(200):
-        codes = await codes_sent(http, sms_url)
+        codes = await codes_sent(http, sms_url, phone)
         if len(codes) > seen:
             break
         await asyncio.sleep(0.05)
@@ -358,6 +476,12 @@ async def tracked_application_id(db: asyncpg.Connection) -> int:
              AND (SELECT count(*) FROM application_category c WHERE c.application_id = a.id) = 3
              AND (SELECT count(*) FROM attachment f WHERE f.application_id = a.id) = 2
            ORDER BY a.id LIMIT 1""")
+
+
+async def yetkili_unit(db: asyncpg.Connection, tckn: str) -> int:
+    """The Yetkili's (first) unit, where the answered applications are routed."""
+    return await db.fetchval("SELECT min(unit_no) FROM user_unit u JOIN app_user a ON a.id = u.user_id "
+                             "WHERE a.tckn = $1", tckn)
 
 
 async def tracking_session(db: asyncpg.Connection, real_token: str, application_id: int) -> str:
@@ -472,6 +596,47 @@ async def check_identical(http: httpx.AsyncClient, db: asyncpg.Connection, produ
     if numbers[1] <= numbers[0]:
         raise Refusal("the raw endpoint's tracking number does not come from the server's sequence")
     log("submitApplication: identical but for the tracking number; identical rows written")
+
+
+async def transition_rows(db: asyncpg.Connection, tracking_no: int) -> dict:
+    """An application's rows after a step, without ids, tracking numbers and times (but whether they are set)."""
+    application = dict(await db.fetchrow("SELECT * FROM application WHERE tracking_no = $1", tracking_no))
+    application_id = application.pop("id")
+    for name in ("tracking_no", "created_at"):
+        application.pop(name)
+    rows = {"application": application}
+    rows["routings"] = [dict(r) for r in await db.fetch(
+        "SELECT unit_no, parent_id IS NULL AS top, status, due_date, created_by_id, answer, answered_by_id, "
+        "answered_at IS NOT NULL AS answered, return_reason, version FROM routing WHERE application_id = $1 "
+        "ORDER BY id", application_id)]
+    rows["events"] = [dict(r) for r in await db.fetch(
+        "SELECT action, status, note, actor_id, actor_label, actor_role, public, "
+        "(SELECT count(*) FROM routing r WHERE r.application_id = e.application_id AND r.id <= e.routing_id) "
+        "AS routing_position FROM application_event e WHERE application_id = $1 ORDER BY id", application_id)]
+    rows["sms"] = [dict(r) for r in await db.fetch(
+        "SELECT phone, template, params - 'takip_no' AS params, priority, not_after FROM outbox_message "
+        "WHERE params->>'takip_no' = $1::bigint::text ORDER BY id", tracking_no)]
+    return rows
+
+
+async def check_transitions(http: httpx.AsyncClient, db: asyncpg.Connection, product: Endpoint, raw: Endpoint,
+                            transitions: Transitions, staff: dict[str, str]) -> None:
+    """Each step on one fresh application by the server and on another by the raw endpoint: the same answer
+    but for the tracking number, the same rows written."""
+    for key in TRANSITIONS:
+        batch = await transitions.batch(key, 2)
+        answers = [await post(http, e.url, batch.body(batch.first + i), staff[key])
+                   for i, e in enumerate((product, raw))]
+        normalised = [re.sub(rb'"trackingNo":\d+', b'"trackingNo":<n>', a.content) for a in answers]
+        name = "routeApplication" if key == "route" else "answerRouting"
+        same(name, *answers, *normalised)
+        if PATHS[key].expect.encode() not in answers[0].content:
+            raise Refusal(f"{name}: the server did not take the step: {answers[0].content[:300]!r}")
+        numbers = [json.loads(a.content)["data"][name]["trackingNo"] for a in answers]
+        rows = [await transition_rows(db, number) for number in numbers]
+        if rows[0] != rows[1]:
+            raise Refusal(f"{name} wrote different rows:\n  server {rows[0]}\n  raw    {rows[1]}")
+        log(f"{name}: identical but for the tracking number; identical rows written")
 
 
 # --- counting round trips ---------------------------------------------------------------------------------
@@ -667,15 +832,20 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[%(body)s]==]
 %(auth)s
 local prefix = %(prefix)s
+local head, tail, first = %(numbered)s
 local expect = [==[%(expect)s]==]
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) bad = 0; sample = "" ; counter = 0 end
-if prefix then
+if prefix or head then
   function request()
     counter = counter + 1
-    return wrk.format(nil, nil, {["Content-Type"] = "application/json",
-                                 ["Authorization"] = "Bearer " .. prefix .. counter}, nil)
+    local headers, body = nil, nil
+    if prefix then
+      headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. prefix .. counter}
+    end
+    if head then body = head .. string.format("%%d", first + counter - 1) .. tail end
+    return wrk.format(nil, nil, headers, body)
   end
 end
 function response(status, headers, body)
@@ -700,12 +870,19 @@ end
 """
 
 
-def lua_script(work: Path, body: dict, expect: str, token: str | None = None, prefix: str | None = None) -> Path:
+def lua_script(work: Path, body: dict, expect: str, token: str | None = None, prefix: str | None = None,
+               batch: Batch | None = None) -> Path:
+    """wrk's script: every request with `body`, or request i with a token `prefix` + i, or with `batch`'s
+    body for its number i."""
     path = work / f"load-{secrets.token_hex(4)}.lua"
+    numbered = "nil, nil, nil"
+    if batch is not None:
+        head, tail, first = batch.numbered()
+        numbered = f"[==[{head}]==], [==[{tail}]==], {first}"
     path.write_text(LUA % {
         "body": json.dumps(body, ensure_ascii=False),
         "auth": f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
-        "prefix": f'"{prefix}"' if prefix else "nil", "expect": expect})
+        "prefix": f'"{prefix}"' if prefix else "nil", "numbered": numbered, "expect": expect})
     return path
 
 
@@ -793,7 +970,7 @@ def report(results: dict, counts: dict, args, machine: str, postgres: str, pinne
         count_p, count_r = counts.get((key, "product")), counts.get((key, "raw"))
         trips = "–"
         if count_p and count_r:
-            outbox = f" + {trips_text(count_p.outbox)} outbox" if key == "submit" else ""
+            outbox = f" + {trips_text(count_p.outbox)} outbox" if key in SENDS_SMS else ""
             trips = f"{trips_text(count_p.request)}{outbox} / {trips_text(count_r.request)}"
         label = PATHS[key].label + (f", {connections} connections" if connections != args.connections else "")
         lines.append(
@@ -845,7 +1022,13 @@ def targets(results: dict, counts: dict, args) -> list[str]:
         out.append(f"submit p99 ≤ 3 × p50 at 64 connections: {milliseconds(product.p99_ms)} ms = "
                    f"{spread:.1f} × {milliseconds(product.p50_ms)} ms (raw {raw.p99_ms / raw.p50_ms:.1f} ×), "
                    f"{verdict(spread <= 3)}")
-    for key in PATHS:
+    ratios = {key: results[key, c, "raw"].cpu_ms / results[key, c, "product"].cpu_ms
+              for key in TRANSITIONS if have(key, c)}
+    if ratios:
+        out.append(f"transitions ≥ 0.35 of raw in CPU per request: "
+                   f"{', '.join(f'{key} {ratio:.2f}' for key, ratio in ratios.items())}, "
+                   f"{verdict(min(ratios.values()) >= 0.35)}")
+    for key in ROUND_TRIP_GOALS:
         if (key, "product") in counts:
             product, raw = counts[key, "product"], counts[key, "raw"]
             out.append(f"{key} round trips ≤ raw + 2: {product.request:.1f} vs {raw.request:.1f}, "
@@ -854,9 +1037,11 @@ def targets(results: dict, counts: dict, args) -> list[str]:
 
 
 def runs_of(args) -> list[tuple[str, int]]:
-    runs = [(key, args.connections) for key in args.paths]
-    if "submit" in args.paths and args.connections != 64:
-        runs.append(("submit", 64))
+    runs = []
+    for key in args.paths:
+        runs.append((key, args.connections))
+        if key == "submit" and args.connections != 64:
+            runs.append(("submit", 64))
     return runs
 
 
@@ -904,9 +1089,9 @@ async def benchmark(args) -> None:
         settings = Settings(_env_file=None, **{k[len("ACIKKAPI_"):].lower(): v for k, v in env.items()
                                                if k.startswith("ACIKKAPI_")})
 
-        log("migrating and loading the reference data (acikkapi seed)")
+        log("migrating and loading the reference data and the demo staff (acikkapi seed --demo)")
         with (work / "seed.log").open("wb") as seed_log:
-            if subprocess.run([sys.executable, "-m", "acikkapi.cli", "seed"], env=env, cwd=work,
+            if subprocess.run([sys.executable, "-m", "acikkapi.cli", "seed", "--demo"], env=env, cwd=work,
                               stdout=seed_log, stderr=subprocess.STDOUT).returncode:
                 raise SystemExit("acikkapi seed failed:\n" + (work / "seed.log").read_text(errors="replace"))
         started = time.monotonic()
@@ -941,12 +1126,21 @@ async def benchmark(args) -> None:
                                      {"input": {**PERSON, "phone": PHONE}})
             sessions = Sessions(db, template)
             track_token = await tracking_session(db, real_track, await tracked_application_id(db))
+            staff = {}
+            for key, person in (("route", AKS_ANKARA), ("answer", YETKILI_ANKARA)):
+                real_staff = await sign_in(http, product_url, urls["sms"], REQUEST_STAFF, {
+                    "input": {"tcKimlikNo": person["tckn"], "phone": person["phone"]}}, phone=person["phone"])
+                staff[key] = await staff_session(db, real_staff)
+            transitions = Transitions(db, await db.fetchval("SELECT id FROM application WHERE tracking_no = $1",
+                                                            submitted["trackingNo"]),
+                                      AKS_ANKARA["tckn"], await yetkili_unit(db, YETKILI_ANKARA["tckn"]))
             await outbox_drained(db)
 
             log("checking that the raw endpoint answers the same bytes")
             try:
                 await check_identical(http, db, product, raw, settings, track_token, form, sessions,
                                       (first_submit, apply_token))
+                await check_transitions(http, db, product, raw, transitions, staff)
             except Refusal as refusal:
                 raise SystemExit(f"not timing: {refusal}") from None
             await outbox_drained(db)
@@ -955,10 +1149,10 @@ async def benchmark(args) -> None:
             if args.count_requests:
                 with paused(product), paused(raw):
                     counts = await count_all(args, processes, env, work, socket_dir, http, db, sessions, form,
-                                             track_token)
+                                             track_token, transitions, staff)
 
-            results = await time_all(args, product, raw, db, sessions, form, track_token, work, server_cpus,
-                                     load_cpus, pg.get_pid())
+            results = await time_all(args, product, raw, db, sessions, form, track_token, transitions, staff, work,
+                                     server_cpus, load_cpus, pg.get_pid())
         await db.close()
 
         print()
@@ -997,7 +1191,8 @@ async def simulator_urls(log_path: Path, process: subprocess.Popen) -> dict:
 
 
 async def count_all(args, processes: Processes, env: dict, work: Path, socket_dir: str, http: httpx.AsyncClient,
-                    db: asyncpg.Connection, sessions: Sessions, form: dict, track_token: str) -> dict:
+                    db: asyncpg.Connection, sessions: Sessions, form: dict, track_token: str,
+                    transitions: Transitions, staff: dict[str, str]) -> dict:
     """Round trips per request, through the relay, on a second server and a second raw endpoint."""
     relay = RoundTripRelay(work / "relay", f"{socket_dir}/.s.PGSQL.5432")
     await relay.start()
@@ -1019,25 +1214,32 @@ async def count_all(args, processes: Processes, env: dict, work: Path, socket_di
             log(f"counting round trips of the {name}")
             started = time.monotonic()
 
-            def sender(body: dict, token_of):
+            def sender(body_of, token_of):
                 async def send() -> None:
-                    response = await post(http, endpoint.url, body, token_of())
+                    response = await post(http, endpoint.url, body_of(), token_of())
                     if response.status_code != 200 or b'"errors"' in response.content:
                         raise SystemExit(f"{endpoint.name} failed while counting: {response.content[:300]!r}")
                 return send
 
             own = (lambda: raw_own_count(http, endpoint)) if name == "raw" else None
-            counts["tracking", name] = await count_round_trips(
-                relay, sender({"query": TRACKED}, lambda: track_token), n, warm, own=own)
-            counts["categories", name] = await count_round_trips(
-                relay, sender({"query": CATEGORIES}, lambda: None), n, warm, own=own)
-            pool = await sessions.apply_pool(n + warm)
-            numbers = iter(range(1, n + warm + 1))
-            counts["submit", name] = await count_round_trips(
-                relay, sender({"query": SUBMIT, "variables": {"input": form}},
-                              lambda: pool.prefix + str(next(numbers))), n, warm, settle, own=own)
+            for key in args.paths:
+                if key == "tracking":
+                    send = sender(lambda: {"query": TRACKED}, lambda: track_token)
+                elif key == "categories":
+                    send = sender(lambda: {"query": CATEGORIES}, lambda: None)
+                elif key == "submit":
+                    pool = await sessions.apply_pool(n + warm)
+                    numbers = iter(range(1, n + warm + 1))
+                    send = sender(lambda: {"query": SUBMIT, "variables": {"input": form}},
+                                  lambda: pool.prefix + str(next(numbers)))
+                else:
+                    batch = await transitions.batch(key, n + warm)
+                    numbers = iter(range(batch.first, batch.first + n + warm))
+                    send = sender(lambda: batch.body(next(numbers)), lambda: staff[key])
+                counts[key, name] = await count_round_trips(
+                    relay, send, n, warm, settle if key in SENDS_SMS else None, own=own)
             log(f"  counted in {time.monotonic() - started:.1f} s")
-            for key in PATHS:
+            for key in args.paths:
                 count = counts[key, name]
                 if count.own is not None and abs(count.own - count.request) > 0.05:
                     log(f"warning: {key}: the relay counts {count.request:.2f} round trips per raw request, "
@@ -1054,10 +1256,11 @@ async def raw_own_count(http: httpx.AsyncClient, endpoint: Endpoint) -> int:
 
 
 async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connection, sessions: Sessions,
-                   form: dict, track_token: str, work: Path, server_cpus: set[int], load_cpus: set[int],
-                   postmaster: int) -> dict:
+                   form: dict, track_token: str, transitions: Transitions, staff: dict[str, str], work: Path,
+                   server_cpus: set[int], load_cpus: set[int], postmaster: int) -> dict:
     results = {}
-    rates = {"product": 1000.0, "raw": 3000.0}  # until measured: sizes the first submit pools
+    rates = {}  # measured while warming up: sizes the pools and batches of the run after it
+    guess = {"product": 1000.0, "raw": 3000.0}  # until measured
     for key, connections in runs_of(args):
         for name, endpoint, other in (("product", product, raw), ("raw", raw, product)):
             with paused(other):
@@ -1066,24 +1269,31 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                     body, token = {"query": TRACKED}, track_token
                 elif key == "categories":
                     body, token = {"query": CATEGORIES}, None
-                else:
+                elif key == "submit":
                     body, token = {"query": SUBMIT, "variables": {"input": form}}, None
+                else:
+                    body, token = {}, staff[key]
 
                 async def settle() -> None:
-                    if key == "submit":
+                    if key in SENDS_SMS:
                         await (outbox_drained(db) if name == "product" else discard_raw_sms(db))
 
-                async def script(seconds: float) -> tuple[Path, Pool | None]:
-                    if key != "submit":
-                        return lua_script(work, body, PATHS[key].expect, token=token), None
+                async def script(seconds: float) -> tuple[Path, Pool | Batch | None]:
+                    size = int(rates.get((key, name), guess[name]) * seconds * 2) + 2 * connections + 500
                     started = time.monotonic()
-                    pool = await sessions.apply_pool(int(rates[name] * seconds * 2) + 2 * connections + 500)
-                    log(f"  {pool.size:,} APPLY sessions minted in {time.monotonic() - started:.1f} s")
-                    return lua_script(work, body, PATHS[key].expect, prefix=pool.prefix), pool
+                    if key == "submit":
+                        pool = await sessions.apply_pool(size)
+                        log(f"  {pool.size:,} APPLY sessions minted in {time.monotonic() - started:.1f} s")
+                        return lua_script(work, body, PATHS[key].expect, prefix=pool.prefix), pool
+                    if key in TRANSITIONS:
+                        batch = await transitions.batch(key, size)
+                        log(f"  {batch.size:,} applications prepared in {time.monotonic() - started:.1f} s")
+                        return lua_script(work, body, PATHS[key].expect, token=token, batch=batch), batch
+                    return lua_script(work, body, PATHS[key].expect, token=token), None
 
                 warm_script, _ = await script(args.warmup)
                 warm = await wrk(endpoint.url, warm_script, connections, args.warmup, load_cpus)
-                rates[name] = warm.rate
+                rates[key, name] = warm.rate
                 if warm.bad:
                     raise SystemExit(f"{endpoint.name} gave bad answers while warming up: {warm.sample}")
                 await settle()
@@ -1094,7 +1304,7 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                 run.server_cpu = endpoint.cpu_seconds() - cpu
                 run.server_busy = (cpu_busy_seconds(server_cpus) - busy[0]) / run.seconds / len(server_cpus)
                 run.load_busy = (cpu_busy_seconds(load_cpus) - busy[1]) / run.seconds / len(load_cpus)
-                if key == "submit" and name == "product":
+                if key in SENDS_SMS and name == "product":
                     await outbox_drained(db)
                     run.drain_cpu = endpoint.cpu_seconds() - cpu - run.server_cpu
                     run.server_cpu += run.drain_cpu
@@ -1103,8 +1313,8 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                     used = await pool.used(db)
                     if not run.requests <= used <= run.requests + connections or used >= pool.size:
                         run.bad += 1
-                        run.sample = (f"{used} applications made for {run.requests} answers "
-                                      f"(pool of {pool.size})")
+                        run.sample = (f"{used} applications {'made' if key == 'submit' else 'moved on'} for "
+                                      f"{run.requests} answers (pool of {pool.size})")
                 await settle()
                 if run.bad:
                     log(f"  {run.bad} bad answers, e.g. {run.sample}")
@@ -1121,8 +1331,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="untimed seconds before each (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16); submit also at 64")
     parser.add_argument("--applications", type=int, default=100_000, help="applications in the database")
-    parser.add_argument("--paths", default="tracking,categories,submit",
-                        help="comma-separated: tracking, categories, submit")
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"comma-separated: {', '.join(PATHS)} (all)")
     parser.add_argument("--count-requests", type=int, default=40,
                         help="sequential requests per path to count round trips over (0: do not count)")
     parser.add_argument("--statements", action="store_true", help="list one request's round trips per path")

@@ -1,12 +1,13 @@
-"""The benchmark's yardstick: the three hot paths written by hand with starlette, asyncpg and orjson.
+"""The benchmark's yardstick: the hot paths written by hand with starlette, asyncpg and orjson.
 
     .venv/bin/python scripts/bench_raw.py --port 8200     # configured like the server, by ACIKKAPI_* variables
 
-It answers POST /graphql for exactly three documents (TRACKED, CATEGORIES and SUBMIT of tests/documents.py)
-with the bytes the server answers, after the same work:
+It answers POST /graphql for exactly five documents (TRACKED, CATEGORIES, SUBMIT, ROUTE and ANSWER of
+tests/documents.py) with the bytes the server answers, after the same work:
 
 - the bearer session: the token's SHA-256 looked up in `auth_session` (not revoked), the absolute and idle
-  limits checked, the staff user's `active` flag checked, `last_seen_at` touched when older than 30 seconds;
+  limits checked, the staff user's `active` flag checked (with a staff step, the user's role, office and
+  units read in the same statement), `last_seen_at` touched when older than 30 seconds;
 - trackedApplication: the tracked application with its address records, category rows with their names,
   attachments and public history, and the same signed links (the key derived from ACIKKAPI_SECRET_KEY as
   `Settings.link_key` does, on ACIKKAPI_PUBLIC_BASE_URL, valid ACIKKAPI_DOWNLOAD_LINK_SECONDS);
@@ -15,6 +16,15 @@ with the bytes the server answers, after the same work:
   records, the subject address and the category pairs validated, then the application, its category rows,
   its history event and its tracking-number SMS in the outbox written, and the session marked as applied.
   The SMS is only queued: sending it is the server's dispatcher's work, which this endpoint does not have.
+- routeApplication (an AKS): the units looked up (active), then in one transaction the application locked
+  through the AKS's office (its province, or its district for a kaymakamlık), the workflow's checks (a status
+  the AKS has it in, not gizli), the routings inserted with their due date (services/business_days.py), a unit
+  routed already refusing the step, and the new status and version, the history row and, for the first
+  routing, the applicant's SMS written in one statement;
+- answerRouting (a Yetkili, text only): in one transaction the routing of one of the user's units locked with
+  its application (not gizli), the checks (the application routed, the routing not answered), then the
+  answer, the application's status (Cevaplandı once no routing waits for an answer) and version and the
+  history row written in one statement.
 
 Only the success paths answer like the server; anything else gets a plain 400 (the benchmark checks that
 it never sends one). No access log. GET /_roundtrips tells how many database round trips it has made.
@@ -27,7 +37,7 @@ import re
 import sys
 import time
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -38,11 +48,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind
+from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind, Role
+from acikkapi.services.business_days import due_date
 from acikkapi.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the documents the tests send
-from tests.documents import CATEGORIES, SUBMIT, TRACKED  # noqa: E402
+from tests.documents import ANSWER, CATEGORIES, ROUTE, SUBMIT, TRACKED  # noqa: E402
 
 HEADERS = {"cache-control": "no-store"}
 TOUCH_EVERY = timedelta(seconds=30)
@@ -54,16 +65,28 @@ STATUS_LABEL = {member.name: member.value for member in ApplicationStatus}
 RESULT_LABEL = {member.name: member.value for member in ApplicationResult}
 KIND_LABEL = {member.name: member.value for member in ApplicationKind}
 PLACE_KIND_LABEL = {member.name: member.value for member in PlaceKind}
+ROLE_LABEL = {member.name: member.value for member in Role}
+# The workflow's table, for the two steps: the statuses each may be taken in.
+ROUTABLE = {"HAVUZDA", "YONLENDIRILDI", "CEVAPLANDI", "MIA_DEGERLENDIRDI"}
+ANSWERABLE = {"YONLENDIRILDI"}
+MAX_UNITS = 10
+MAX_ANSWER = 5000
 
 SESSION = """
 SELECT s.id, s.purpose, s.phone, s.application_id, s.identity, s.last_seen_at, s.expires_at, now() AS now,
        u.active AS user_active, s.user_id
 FROM auth_session s LEFT JOIN app_user u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.revoked_at IS NULL"""
+STAFF_SESSION = """
+SELECT s.id, s.purpose, s.last_seen_at, s.expires_at, now() AS now, s.user_id, u.active AS user_active, u.role,
+       u.first_name, u.last_name, u.province_id, u.district_id,
+       ARRAY(SELECT uu.unit_no FROM user_unit uu WHERE uu.user_id = u.id) AS unit_nos
+FROM auth_session s JOIN app_user u ON u.id = s.user_id
+WHERE s.token_hash = $1 AND s.revoked_at IS NULL"""
 TOUCH = "UPDATE auth_session SET last_seen_at = $2 WHERE id = $1"
 
 APPLICATION = """
-SELECT a.tracking_no, a.status, a.result, a.kind, a.applicant_tckn, a.applicant_first_name,
+SELECT a.tracking_no, a.status, a.result, a.answer, a.kind, a.applicant_tckn, a.applicant_first_name,
        a.applicant_last_name, a.residence_address, rd.name AS residence_district, rp.name AS residence_province,
        a.subject_address, a.phone, a.email, a.subject,
        p.id AS province_id, p.name AS province_name, d.id AS district_id, d.name AS district_name,
@@ -120,6 +143,51 @@ INSERT INTO outbox_message (phone, template, params, priority)
 VALUES ($1, 'takip_numarasi', jsonb_build_object('ad', $2::text, 'takip_no', $3::bigint), 0)"""
 MARK_APPLIED = "UPDATE auth_session SET application_id = $2, identity = NULL WHERE id = $1"
 
+ROUTE_UNITS = "SELECT detsis_no, name FROM unit WHERE detsis_no = ANY($1::int[]) AND active"
+# Read committed: a lock that had to wait returns the row as the other step left it, while the subqueries
+# still see the snapshot from before; `seen_version` tells, and the lock is taken again.
+LOCK_IN_OFFICE = """
+SELECT a.id, a.status, a.version, a.is_confidential, a.phone,
+       a.applicant_first_name || ' ' || a.applicant_last_name AS name,
+       EXISTS (SELECT FROM routing r WHERE r.application_id = a.id) AS has_routings,
+       (SELECT s.version FROM application s WHERE s.id = a.id) AS seen_version
+FROM application a
+WHERE a.tracking_no = $1 AND a.subject_province_id = $2 AND ($3::int IS NULL OR a.subject_district_id = $3)
+FOR UPDATE OF a"""
+ROUTE_WRITE = """
+WITH made AS (
+  INSERT INTO routing (application_id, unit_no, due_date, created_by_id)
+  SELECT $1::int, unnest($2::int[]), $3::date, $4::int
+  ON CONFLICT (application_id, unit_no) DO NOTHING RETURNING id),
+advanced AS (
+  UPDATE application SET status = 'YONLENDIRILDI', version = version + 1 WHERE id = $1 RETURNING id, version),
+history AS (
+  INSERT INTO application_event (application_id, action, status, note, actor_id, actor_label, actor_role, public)
+  SELECT id, 'ROUTED', 'YONLENDIRILDI', $5, $4, $6, 'AKS', true FROM advanced),
+sms AS (
+  INSERT INTO outbox_message (phone, template, params, priority)
+  SELECT $7, 'yonlendirildi', jsonb_build_object('ad', $8::text, 'takip_no', $9::bigint), 0 WHERE $10)
+SELECT (SELECT count(*) FROM made) AS made, (SELECT version FROM advanced) AS version"""
+LOCK_ROUTING = """
+SELECT a.id, a.tracking_no, a.status, a.version, r.status AS routing_status,
+       (SELECT count(*) FROM routing c WHERE c.application_id = a.id AND c.status <> 'ANSWERED') AS open_routings,
+       (SELECT s.version FROM application s WHERE s.id = a.id) AS seen_version
+FROM routing r JOIN application a ON a.id = r.application_id
+WHERE r.id = $1 AND r.unit_no = ANY($2::int[]) AND NOT a.is_confidential
+FOR UPDATE OF a"""
+ANSWER_WRITE = """
+WITH answered AS (
+  UPDATE routing SET status = 'ANSWERED', answer = $2, answered_by_id = $3, answered_at = now(),
+                     version = version + 1
+  WHERE id = $1 RETURNING id),
+advanced AS (
+  UPDATE application SET status = $5, version = version + 1 WHERE id = $4 RETURNING id, version),
+history AS (
+  INSERT INTO application_event (application_id, action, status, note, actor_id, actor_label, actor_role, public,
+                                 routing_id)
+  SELECT advanced.id, 'ANSWERED', $5, $2, $3, $6, 'YETKILI', false, answered.id FROM advanced, answered)
+SELECT version FROM advanced"""
+
 
 class Refused(Exception):
     """A request off the benchmark's success paths."""
@@ -145,12 +213,12 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         signature = hmac.new(link_key, f"{path}|{session_id}|{expires}".encode(), hashlib.sha256).hexdigest()
         return f"{base_url}{path}?s={session_id}&e={expires}&sig={signature}"
 
-    async def session_of(connection, request: Request):
+    async def session_of(connection, request: Request, query: str = SESSION):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not 10 < len(token) < 200:
             raise Refused("no session")
-        row = await connection.fetchrow(SESSION, hashlib.sha256(token.encode()).digest())
+        row = await connection.fetchrow(query, hashlib.sha256(token.encode()).digest())
         count()
         if row is None:
             raise Refused("no session")
@@ -187,7 +255,8 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         return {"trackedApplication": {
             "trackingNo": a["tracking_no"], "status": "SONUCLANDI" if closed else "ISLEM_GORUYOR",
             "statusLabel": status_label, "result": result,
-            "resultLabel": RESULT_LABEL[result] if result else None, "closed": closed,
+            "resultLabel": RESULT_LABEL[result] if result else None, "answer": a["answer"] if closed else None,
+            "closed": closed,
             "kind": a["kind"], "kindLabel": KIND_LABEL[a["kind"]],
             "tcKimlikNo": a["applicant_tckn"], "firstName": a["applicant_first_name"],
             "lastName": a["applicant_last_name"], "residenceAddress": residence,
@@ -283,6 +352,70 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
             count(6)  # the five writes and COMMIT
         return _submitted(tracking_no)
 
+    async def staff_of(connection, request: Request, role: str):
+        auth = await session_of(connection, request, STAFF_SESSION)
+        if auth["purpose"] != "STAFF" or auth["role"] != role:
+            raise Refused("not this role's step")
+        return auth
+
+    async def locked(connection, statement: str, *args):
+        row = await connection.fetchrow(statement, *args)
+        count()
+        if row is not None and row["version"] != row["seen_version"]:
+            row = await connection.fetchrow(statement, *args)
+            count()
+        if row is None:
+            raise Refused("not found in scope")
+        return row
+
+    async def route_application(connection, request: Request, variables: dict) -> dict:
+        auth = await staff_of(connection, request, "AKS")
+        form = variables["input"]
+        tracking_no, unit_nos = form["trackingNo"], list(dict.fromkeys(form["unitNos"]))
+        if not 1 <= len(unit_nos) <= MAX_UNITS:
+            raise Refused("units")
+        names = dict(await connection.fetch(ROUTE_UNITS, unit_nos))
+        count()
+        if len(names) < len(unit_nos):
+            raise Refused("unit not found")
+        label = f"{auth['first_name']} {auth['last_name']} ({ROLE_LABEL['AKS']})"
+        async with connection.transaction():
+            count()  # BEGIN
+            app = await locked(connection, LOCK_IN_OFFICE, tracking_no, auth["province_id"], auth["district_id"])
+            if form.get("expectedVersion") not in (None, app["version"]):
+                raise Refused("concurrent change")
+            if app["status"] not in ROUTABLE or app["is_confidential"]:
+                raise Refused("transition not allowed")
+            made, version = await connection.fetchrow(
+                ROUTE_WRITE, app["id"], unit_nos, due_date(datetime.now(UTC)), auth["user_id"],
+                ", ".join(names[no] for no in unit_nos), label, app["phone"], app["name"], tracking_no,
+                not app["has_routings"])
+            count(2)  # and COMMIT
+            if made < len(unit_nos):
+                raise Refused("unit already routed")  # rolls the routings made back
+        return _step_done("routeApplication", tracking_no, "YONLENDIRILDI", version)
+
+    async def answer_routing(connection, request: Request, variables: dict) -> dict:
+        auth = await staff_of(connection, request, "YETKILI")
+        form = variables["input"]
+        routing_id, text = form["routingId"], form["answer"]
+        if not routing_id.isdigit() or int(routing_id) >= 2 ** 31 or form.get("files"):
+            raise Refused("routing")
+        if _control_characters(text) or not text.strip() or len(text.strip()) > MAX_ANSWER:
+            raise Refused("answer")
+        text = text.strip()
+        label = f"{auth['first_name']} {auth['last_name']} ({ROLE_LABEL['YETKILI']})"
+        async with connection.transaction():
+            count()  # BEGIN
+            app = await locked(connection, LOCK_ROUTING, int(routing_id), auth["unit_nos"])
+            if app["status"] not in ANSWERABLE or app["routing_status"] == "ANSWERED":
+                raise Refused("transition not allowed")
+            status = "CEVAPLANDI" if app["open_routings"] <= 1 else "YONLENDIRILDI"
+            version = await connection.fetchval(ANSWER_WRITE, int(routing_id), text, auth["user_id"], app["id"],
+                                                status, label)
+            count(2)  # and COMMIT
+        return _step_done("answerRouting", app["tracking_no"], status, version)
+
     handlers = {}
 
     async def graphql(request: Request) -> Response:
@@ -310,7 +443,8 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
         finally:
             await state["pool"].close()
 
-    handlers.update({TRACKED: tracked_application, CATEGORIES: service_categories, SUBMIT: submit_application})
+    handlers.update({TRACKED: tracked_application, CATEGORIES: service_categories, SUBMIT: submit_application,
+                     ROUTE: route_application, ANSWER: answer_routing})
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]),
                              Route("/_roundtrips", round_trips)], lifespan=lifespan)
 
@@ -318,6 +452,11 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
 def _submitted(tracking_no: int) -> dict:
     return {"submitApplication": {"__typename": "SubmitApplicationSuccess", "trackingNo": tracking_no,
                                   "message": SUBMITTED_MESSAGE}}
+
+
+def _step_done(field: str, tracking_no: int, status: str, version: int) -> dict:
+    return {field: {"__typename": "WorkflowStepDone", "trackingNo": tracking_no, "status": status,
+                    "statusLabel": STATUS_LABEL[status], "version": version}}
 
 
 def _phone(value: str) -> str:
@@ -328,9 +467,13 @@ def _phone(value: str) -> str:
     return digits
 
 
+def _control_characters(value: str | None) -> bool:
+    return bool(value) and any(ord(char) < 32 and char not in "\n\r\t" for char in value)
+
+
 def _check_text(subject: str, subject_address: str | None, email: str | None, descriptions: list) -> None:
     for value in (subject, subject_address, email, *descriptions):
-        if value and any(ord(char) < 32 and char not in "\n\r\t" for char in value):
+        if _control_characters(value):
             raise Refused("control characters")
     if not subject.strip() or len(subject) > 5000:
         raise Refused("subject")
