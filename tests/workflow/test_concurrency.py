@@ -25,22 +25,31 @@ async def staff(world) -> Staff:
 async def both_waiting(world, tracking_no: int, *requests):
     """Runs `requests` while this test holds the application's row lock, and lets go once both wait for it.
     Yields the tasks."""
-    holder = await asyncpg.connect(world.db_url)
+    holder, watcher = await asyncpg.connect(world.db_url), await asyncpg.connect(world.db_url)
     try:
         transaction = holder.transaction()
         await transaction.start()
         await holder.execute("SELECT 1 FROM application WHERE tracking_no = $1 FOR UPDATE", tracking_no)
         tasks = [asyncio.create_task(request) for request in requests]
         deadline = asyncio.get_running_loop().time() + 10
-        while await holder.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()") < len(tasks):
+        # Watched from outside the holder's transaction: PostgreSQL reads pg_stat_activity once per transaction.
+        while await watcher.fetchval(_WAITING_BEHIND, holder.get_server_pid()) < len(tasks):
             assert asyncio.get_running_loop().time() < deadline, "the requests never waited for the lock"
             await asyncio.sleep(0.01)
         await transaction.rollback()
         yield tasks
     finally:
         await holder.close()
+        await watcher.close()
+
+
+# The backends waiting for the holder ($1), directly or behind another waiter (the row's tuple lock).
+_WAITING_BEHIND = """
+    WITH RECURSIVE behind(pid) AS (
+        SELECT $1::int
+        UNION SELECT activity.pid FROM pg_stat_activity activity, behind
+        WHERE behind.pid = ANY(pg_blocking_pids(activity.pid)))
+    SELECT count(*) - 1 FROM behind"""
 
 
 async def outcomes(tasks) -> list[str]:
