@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
 
 from acikkapi.db import Prepared
-from acikkapi.models import AuthSession, OtpChallenge, Purpose, User
+from acikkapi.models import AuthSession, District, OtpChallenge, Province, Purpose, Role, Unit, UnitKind, User
 from acikkapi.settings import Settings
 
 TOUCH_EVERY = timedelta(seconds=30)  # idle tracking without a write per request
@@ -54,13 +53,20 @@ async def _open(session: AsyncSession, settings: Settings, now: datetime, **fiel
 
 
 # Every request with a token runs one of these: built once, one indexed lookup, no ORM loading. Only a staff
-# session loads its user (with province and units) in a second statement.
+# session reads its user (with province, district and units) in a second statement.
 _SESSION = AuthSession.__table__
 _LIVE_SESSION = select(_SESSION, func.now().label("now")).where(_SESSION.c.revoked_at.is_(None))
 _BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
 _BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
-_STAFF_USER = (select(User).where(User.id == bindparam("id"), User.active)
-               .options(selectinload(User.units), joinedload(User.province), joinedload(User.district)))
+# A staff user with its province, district and units, in one statement (units as an array of records).
+_STAFF_USER = Prepared(f"""
+SELECT {", ".join(f"u.{column.key}" for column in User.__table__.columns)},
+       p.name AS province_name, d.name AS district_name, d.province_id AS district_province_id,
+       ARRAY(SELECT ROW(n.detsis_no, n.name, n.kind, n.province_id, n.parent_no, n.active)
+             FROM user_unit uu JOIN unit n ON n.detsis_no = uu.unit_no
+             WHERE uu.user_id = u.id ORDER BY n.detsis_no) AS units
+FROM app_user u LEFT JOIN province p ON p.id = u.province_id LEFT JOIN district d ON d.id = u.district_id
+WHERE u.id = $1 AND u.active""")
 _TOUCH = Prepared(update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now()))
 _FIND = {True: Prepared(_BY_TOKEN), False: Prepared(_BY_ID)}
 
@@ -80,8 +86,7 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
         return None
     user = None
     if row["user_id"] is not None:
-        async with AsyncSession(bind=connection) as session:
-            user = (await session.execute(_STAFF_USER, {"id": row["user_id"]})).scalar()
+        user = await _staff_user(connection, row["user_id"])
         if user is None:  # deactivated
             return None
     auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
@@ -89,6 +94,22 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
         await _TOUCH.fetch(connection, {"session_id": auth.id})
         auth.last_seen_at = now
     return auth
+
+
+async def _staff_user(connection: AsyncConnection, user_id: int) -> User | None:
+    row = await _STAFF_USER.first(connection, (user_id,))
+    if row is None:
+        return None
+    user = User(**{column.key: row[column.key] for column in User.__table__.columns if column.key != "role"},
+                role=Role[row["role"]],
+                units=[Unit(detsis_no=no, name=name, kind=UnitKind[kind], province_id=province_id, parent_no=parent,
+                            active=active) for no, name, kind, province_id, parent, active in row["units"]])
+    if row["province_id"] is not None:
+        user.province = Province(id=row["province_id"], name=row["province_name"])
+    if row["district_id"] is not None:
+        user.district = District(id=row["district_id"], province_id=row["district_province_id"],
+                                 name=row["district_name"])
+    return user
 
 
 def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:
