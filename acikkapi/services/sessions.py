@@ -9,11 +9,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from acikkapi.db import Prepared
-from acikkapi.models import AuthSession, District, OtpChallenge, Province, Purpose, Role, Unit, UnitKind, User
+from acikkapi.models import AuthSession, District, OtpChallenge, Province, Purpose, Unit, UnitKind, User
 from acikkapi.settings import Settings
 
 TOUCH_EVERY = timedelta(seconds=30)  # idle tracking without a write per request
@@ -52,30 +52,32 @@ async def _open(session: AsyncSession, settings: Settings, now: datetime, **fiel
     return token, auth
 
 
-# Every request with a token runs one of these: built once, one indexed lookup, no ORM loading. Only a staff
-# session reads its user (with province, district and units) in a second statement.
-_SESSION = AuthSession.__table__
-_LIVE_SESSION = select(_SESSION, func.now().label("now")).where(_SESSION.c.revoked_at.is_(None))
-_BY_TOKEN = _LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))
-_BY_ID = _LIVE_SESSION.where(_SESSION.c.id == bindparam("key"))
-# A staff user with its province, district and units, in one statement (units as an array of records).
-_STAFF_USER = Prepared(f"""
-SELECT {", ".join(f"u.{column.key}" for column in User.__table__.columns)},
-       p.name AS province_name, d.name AS district_name, d.province_id AS district_province_id,
-       ARRAY(SELECT ROW(n.detsis_no, n.name, n.kind, n.province_id, n.parent_no, n.active)
-             FROM user_unit uu JOIN unit n ON n.detsis_no = uu.unit_no
-             WHERE uu.user_id = u.id ORDER BY n.detsis_no) AS units
-FROM app_user u LEFT JOIN province p ON p.id = u.province_id LEFT JOIN district d ON d.id = u.district_id
-WHERE u.id = $1 AND u.active""")
+# Every request with a token runs one of these: built once, one indexed lookup, no ORM loading. A staff
+# session comes with its user, province, district and units (an array of records), in the same statement.
+_SESSION, _USER = AuthSession.__table__, User.__table__
+_province, _district = Province.__table__, District.__table__
+_USER_COLUMNS = [column.label(f"staff_{column.key}") for column in _USER.columns]
+_UNITS = literal_column("""ARRAY(
+    SELECT ROW(n.detsis_no, n.name, n.kind, n.province_id, n.parent_no, n.active)
+    FROM user_unit uu JOIN unit n ON n.detsis_no = uu.unit_no WHERE uu.user_id = app_user.id ORDER BY n.detsis_no)""")
+_LIVE_SESSION = (
+    select(_SESSION, func.now().label("now"), *_USER_COLUMNS, _province.c.name.label("province_name"),
+           _district.c.name.label("district_name"), _district.c.province_id.label("district_province_id"),
+           _UNITS.label("units"))
+    .select_from(_SESSION.outerjoin(_USER, and_(_USER.c.id == _SESSION.c.user_id, _USER.c.active))
+                 .outerjoin(_province, _province.c.id == _USER.c.province_id)
+                 .outerjoin(_district, _district.c.id == _USER.c.district_id))
+    .where(_SESSION.c.revoked_at.is_(None)))
+_FIND = {True: Prepared(_LIVE_SESSION.where(_SESSION.c.token_hash == bindparam("key"))),
+         False: Prepared(_LIVE_SESSION.where(_SESSION.c.id == bindparam("key")))}
 _TOUCH = Prepared(update(_SESSION).where(_SESSION.c.id == bindparam("session_id")).values(last_seen_at=func.now()))
-_FIND = {True: Prepared(_BY_TOKEN), False: Prepared(_BY_ID)}
 
 
 async def find_session(connection: AsyncConnection, settings: Settings, *, token: str | None = None,
                        session_id: uuid.UUID | None = None, touch: bool = True) -> AuthSession | None:
     """The live session of a bearer `token` (or of a signed link's `session_id`), with the staff user,
     province and units loaded; touched for idle tracking. Detached: read it, never change it.
-    Run on every request with a token: Core on an autocommit connection, no ORM session unless staff."""
+    Run on every request with a token: one prepared statement (two when touched), no ORM session."""
     find = _FIND[token is not None]
     row = await find.first(connection, {"key": token_hash(token) if token else session_id})
     if row is None:
@@ -86,9 +88,9 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
         return None
     user = None
     if row["user_id"] is not None:
-        user = await _staff_user(connection, row["user_id"])
-        if user is None:  # deactivated
+        if row["user_id"] != row["staff_id"]:  # deactivated
             return None
+        user = _staff_user(row)
     auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
     if touch and now - auth.last_seen_at > TOUCH_EVERY:
         await _TOUCH.fetch(connection, {"session_id": auth.id})
@@ -96,18 +98,14 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
     return auth
 
 
-async def _staff_user(connection: AsyncConnection, user_id: int) -> User | None:
-    row = await _STAFF_USER.first(connection, (user_id,))
-    if row is None:
-        return None
-    user = User(**{column.key: row[column.key] for column in User.__table__.columns if column.key != "role"},
-                role=Role[row["role"]],
+def _staff_user(row: dict) -> User:
+    user = User(**{column.key: row[f"staff_{column.key}"] for column in _USER.columns},
                 units=[Unit(detsis_no=no, name=name, kind=UnitKind[kind], province_id=province_id, parent_no=parent,
                             active=active) for no, name, kind, province_id, parent, active in row["units"]])
-    if row["province_id"] is not None:
-        user.province = Province(id=row["province_id"], name=row["province_name"])
-    if row["district_id"] is not None:
-        user.district = District(id=row["district_id"], province_id=row["district_province_id"],
+    if user.province_id is not None:
+        user.province = Province(id=user.province_id, name=row["province_name"])
+    if user.district_id is not None:
+        user.district = District(id=user.district_id, province_id=row["district_province_id"],
                                  name=row["district_name"])
     return user
 
