@@ -58,50 +58,52 @@ def routing_number(routing_id: str) -> int:
     return int(routing_id)
 
 
+async def _take(context: Context, step, **arguments) -> Advanced:
+    """The service's `step` on a pooled connection of its own; the outbox is woken for its SMS."""
+    async with context.connection() as connection:
+        advanced = await step(connection, context.actor, **arguments)
+    if advanced.sms:
+        context.services.wake_outbox()
+    return advanced
+
+
 @raises(*workflow.ensure_may.raises, *decisions.check_category_rows.raises, *decisions.update_categories.raises)
 async def update_categories(context: Context, *, tracking_no: int, rows: list[CategoryRow],
                             expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.UPDATE_CATEGORIES)
     async with context.connection() as connection:
         await decisions.check_category_rows(connection, rows)
-    async with context.mutation() as session:
-        return await decisions.update_categories(session, context.actor, tracking_no=tracking_no, rows=rows,
-                                                 expected_version=expected_version)
+    return await _take(context, decisions.update_categories, tracking_no=tracking_no, rows=rows,
+                       expected_version=expected_version)
 
 
 @raises(*workflow.ensure_may.raises, *decisions.set_flags.raises)
 async def set_flags(context: Context, *, tracking_no: int, is_special: bool, is_confidential: bool,
                     priority_group: PriorityGroup | None, expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.SET_FLAGS)
-    async with context.mutation() as session:
-        return await decisions.set_flags(session, context.actor, tracking_no=tracking_no, is_special=is_special,
-                                         is_confidential=is_confidential, priority_group=priority_group,
-                                         expected_version=expected_version)
+    return await _take(context, decisions.set_flags, tracking_no=tracking_no, is_special=is_special,
+                       is_confidential=is_confidential, priority_group=priority_group,
+                       expected_version=expected_version)
 
 
-@raises(*workflow.ensure_may.raises, *routing.find_units.raises, *routing.route_to_units.raises)
+@raises(*workflow.ensure_may.raises, *routing.check_unit_nos.raises, *routing.route_to_units.raises)
 async def route(context: Context, *, tracking_no: int, unit_nos: list[int], expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.ROUTE)
-    async with context.connection() as connection:
-        units = await routing.find_units(connection, unit_nos)
-    async with context.mutation() as session:
-        return await routing.route_to_units(session, context.actor, tracking_no=tracking_no, units=units,
-                                            expected_version=expected_version)
+    return await _take(context, routing.route_to_units, tracking_no=tracking_no,
+                       unit_nos=routing.check_unit_nos(unit_nos), expected_version=expected_version)
 
 
 @raises(*workflow.ensure_may.raises, ValidationFailed, NotFound, *applications.pending_files.raises,
         *routing.answer_routing.raises)
 async def answer(context: Context, *, routing_id: str, text: str, files: list[Upload]) -> Advanced:
     """Başvuru Cevapla, with optional files under the citizen's upload rules: written to storage before the
-    transaction opens, moved into place once it has committed (deleted if it did not)."""
+    answer is, moved into place once it is (deleted if it was not)."""
     workflow.ensure_may(context.actor, Action.ANSWER)
     number = routing_number(routing_id)
     text = routing.check_answer(text)
     storage = context.services.storage
     async with applications.pending_files(storage, files, context.settings) as stored:
-        async with context.mutation() as session:
-            advanced = await routing.answer_routing(session, context.actor, routing_id=number, answer=text,
-                                                    stored=stored)
+        advanced = await _take(context, routing.answer_routing, routing_id=number, answer=text, stored=stored)
         keys = [key for key, _ in stored]
         stored.clear()  # taken over: pending_files no longer deletes them
     await settle_files(storage, keys, committed=True)
@@ -111,11 +113,8 @@ async def answer(context: Context, *, routing_id: str, text: str, files: list[Up
 @raises(*workflow.ensure_may.raises, ValidationFailed, NotFound, *routing.return_answer.raises)
 async def return_answer(context: Context, *, routing_id: str, reason: str, expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.RETURN_ANSWER)
-    number = routing_number(routing_id)
-    reason = routing.check_reason(reason)
-    async with context.mutation() as session:
-        return await routing.return_answer(session, context.actor, routing_id=number, reason=reason,
-                                           expected_version=expected_version)
+    return await _take(context, routing.return_answer, routing_id=routing_number(routing_id),
+                       reason=routing.check_reason(reason), expected_version=expected_version)
 
 
 @raises(*workflow.ensure_may.raises, *decisions.check_confirmed.raises, ValidationFailed,
@@ -124,27 +123,20 @@ async def send_to_mia(context: Context, *, tracking_no: int, confirm: bool, note
                       expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.SEND_TO_MIA)
     decisions.check_confirmed(confirm)
-    note = decisions.check_note(note)
-    async with context.mutation() as session:
-        return await decisions.send_to_mia(session, context.actor, tracking_no=tracking_no, note=note,
-                                           expected_version=expected_version)
+    return await _take(context, decisions.send_to_mia, tracking_no=tracking_no, note=decisions.check_note(note),
+                       expected_version=expected_version)
 
 
 @raises(*workflow.ensure_may.raises, ValidationFailed, *decisions.review_as_mia.raises)
 async def review(context: Context, *, tracking_no: int, note: str, expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.MIA_REVIEW)
-    note = decisions.check_note(note, required=True)
-    async with context.mutation() as session:
-        return await decisions.review_as_mia(session, context.actor, tracking_no=tracking_no, note=note,
-                                             expected_version=expected_version)
+    return await _take(context, decisions.review_as_mia, tracking_no=tracking_no,
+                       note=decisions.check_note(note, required=True), expected_version=expected_version)
 
 
 @raises(*workflow.ensure_may.raises, *decisions.check_closing_answer.raises, *decisions.close_application.raises)
 async def close(context: Context, *, tracking_no: int, result: ApplicationResult, answer: str | None,
                 expected_version: int | None) -> Advanced:
     workflow.ensure_may(context.actor, Action.CLOSE)
-    answer = decisions.check_closing_answer(result, answer)
-    async with context.mutation() as session:
-        return await decisions.close_application(session, context.actor, tracking_no=tracking_no, result=result,
-                                                 answer=answer, expected_version=expected_version)
-
+    return await _take(context, decisions.close_application, tracking_no=tracking_no, result=result,
+                       answer=decisions.check_closing_answer(result, answer), expected_version=expected_version)

@@ -1,10 +1,12 @@
 """The office's decisions on an application (seed 000 §3.2.1–3.2.4, §5): its category rows, the directive's
 flags, sending it for the MİA's approval, the MİA's evaluation, and closing it with the answer to the
-citizen. Each runs in its mutation's transaction through services/workflow.py."""
+citizen. Each is one step of services/workflow.py."""
 
-from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from acikkapi.db import Prepared
 
 from acikkapi.models import ApplicationCategory, ApplicationResult, PriorityGroup, ServiceCategory
 from acikkapi.permissions.actor import Actor
@@ -14,7 +16,7 @@ from acikkapi.services.checks import fits
 from acikkapi.services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, raises
 from acikkapi.services.tckn import check_text
 from acikkapi.services.workflow import (
-    Action, Advanced, ConcurrentChange, MiaReviewRequired, TransitionNotAllowed,
+    Action, Advanced, ConcurrentChange, MiaReviewRequired, Seen, TransitionNotAllowed,
 )
 
 MAX_NOTE_LENGTH = 2000
@@ -36,13 +38,21 @@ _PAIRS = (select(_category.c.parent_id, _category.c.id).join(_parent, _parent.c.
           .where(_category.c.id == any_(bindparam("subcategories", type_=ARRAY(Integer))), _category.c.active,
                  _parent.c.active))
 _ROW_COLUMNS = ("position", "category_id", "subcategory_id", "description")
-_new_rows = func.unnest(*(bindparam(f"p_{name}", type_=ARRAY(_row.c[name].type)) for name in _ROW_COLUMNS)) \
-    .table_valued(*_ROW_COLUMNS).render_derived()
-# The rows replaced in one statement: the old ones deleted, the new ones inserted.
-_REPLACE_CATEGORIES = insert(_row).from_select(
-    ["application_id", *_ROW_COLUMNS], select(bindparam("p_application", type_=Integer), *_new_rows.c),
-    include_defaults=False).add_cte(
-    delete(_row).where(_row.c.application_id == bindparam("p_application", type_=Integer)).cte("replaced"))
+
+
+def _replace_categories(advanced):
+    """The application's category rows replaced: the old ones deleted, the new ones inserted."""
+    rows = func.unnest(*(bindparam(f"p_{name}", type_=ARRAY(_row.c[name].type)) for name in _ROW_COLUMNS)) \
+        .table_valued(*_ROW_COLUMNS).render_derived()
+    return [delete(_row).where(_row.c.application_id == advanced.c.id).cte("replaced"),
+            insert(_row).from_select(["application_id", *_ROW_COLUMNS],
+                                     select(advanced.c.id, *rows.c).select_from(advanced).join(rows, true()),
+                                     include_defaults=False).cte("categories")]
+
+
+_CATEGORIES = workflow.advancing(then=_replace_categories)
+_FLAGS = workflow.advancing("is_special", "is_confidential", "priority_group")
+_CLOSE = workflow.advancing("result", "answer")
 
 
 def _optional_text(value: str | None, field: str, max_length: int, what: str) -> str | None:
@@ -72,16 +82,24 @@ async def check_category_rows(connection: AsyncConnection, rows: list[CategoryRo
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied)
-async def update_categories(session: AsyncSession, actor: Actor, *, tracking_no: int, rows: list[CategoryRow],
+async def update_categories(connection: AsyncConnection, actor: Actor, *, tracking_no: int, rows: list[CategoryRow],
                             expected_version: int | None = None) -> Advanced:
     """Güncelle: the AKS replaces the application's category rows (and nothing of the citizen's own data)."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.UPDATE_CATEGORIES, actor.role)
     values = [(position, row.category_id, row.subcategory_id, (row.description or "").strip() or None)
               for position, row in enumerate(rows, start=1)]
-    await session.execute(_REPLACE_CATEGORIES, {
-        "p_application": app.id, **{f"p_{name}": list(column) for name, column in zip(_ROW_COLUMNS, zip(*values))}})
-    return await workflow.advance(session, actor, app, step)
+    columns = {f"p_{name}": list(column) for name, column in zip(_ROW_COLUMNS, zip(*values))}
+    return await _decide(connection, actor, Action.UPDATE_CATEGORIES, _CATEGORIES, tracking_no=tracking_no,
+                         expected_version=expected_version, **columns)
+
+
+async def _decide(connection: AsyncConnection, actor: Actor, action: Action, write: Prepared, *, tracking_no: int,
+                  expected_version: int | None, note: str | None = None, **params) -> Advanced:
+    """A step on the application as a whole: the table decides, `write` writes it with `note` and `params`."""
+    async def attempt(app: Seen) -> Advanced | None:
+        step = workflow.step_for(app, action, actor.role)
+        return await workflow.advance(connection, actor, app, step, write, note=note, **params)
+
+    return await workflow.take(connection, actor, attempt, tracking_no=tracking_no, expected_version=expected_version)
 
 
 def _yes(flag: bool) -> str:
@@ -89,16 +107,15 @@ def _yes(flag: bool) -> str:
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied)
-async def set_flags(session: AsyncSession, actor: Actor, *, tracking_no: int, is_special: bool,
+async def set_flags(connection: AsyncConnection, actor: Actor, *, tracking_no: int, is_special: bool,
                     is_confidential: bool, priority_group: PriorityGroup | None,
                     expected_version: int | None = None) -> Advanced:
     """The directive's flags: özellikli (to be seen by the MİA), gizli, and the applicant's priority group."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.SET_FLAGS, actor.role)
     note = (f"Özellikli: {_yes(is_special)}, Gizli: {_yes(is_confidential)}, "
             f"Öncelikli grup: {priority_group.value if priority_group else 'Yok'}")
-    return await workflow.advance(session, actor, app, step, note=note, is_special=is_special,
-                                  is_confidential=is_confidential, priority_group=priority_group)
+    return await _decide(connection, actor, Action.SET_FLAGS, _FLAGS, tracking_no=tracking_no,
+                         expected_version=expected_version, note=note, p_is_special=is_special,
+                         p_is_confidential=is_confidential, p_priority_group=priority_group)
 
 
 @raises(ConfirmationRequired)
@@ -108,21 +125,19 @@ def check_confirmed(confirm: bool) -> None:
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied)
-async def send_to_mia(session: AsyncSession, actor: Actor, *, tracking_no: int, note: str | None,
+async def send_to_mia(connection: AsyncConnection, actor: Actor, *, tracking_no: int, note: str | None,
                       expected_version: int | None = None) -> Advanced:
     """MİA Onayına Gönder (confirmed by the caller): the application waits for the MİA's evaluation."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.SEND_TO_MIA, actor.role)
-    return await workflow.advance(session, actor, app, step, note=note)
+    return await _decide(connection, actor, Action.SEND_TO_MIA, workflow.ADVANCE, tracking_no=tracking_no,
+                         expected_version=expected_version, note=note)
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied)
-async def review_as_mia(session: AsyncSession, actor: Actor, *, tracking_no: int, note: str,
+async def review_as_mia(connection: AsyncConnection, actor: Actor, *, tracking_no: int, note: str,
                         expected_version: int | None = None) -> Advanced:
     """The MİA of the office evaluates an application sent for approval and returns it to the AKS with a note."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.MIA_REVIEW, actor.role)
-    return await workflow.advance(session, actor, app, step, note=note)
+    return await _decide(connection, actor, Action.MIA_REVIEW, workflow.ADVANCE, tracking_no=tracking_no,
+                         expected_version=expected_version, note=note)
 
 
 @raises(ValidationFailed)
@@ -138,11 +153,10 @@ def check_closing_answer(result: ApplicationResult, answer: str | None) -> str |
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied, MiaReviewRequired)
-async def close_application(session: AsyncSession, actor: Actor, *, tracking_no: int, result: ApplicationResult,
-                            answer: str | None, expected_version: int | None = None) -> Advanced:
+async def close_application(connection: AsyncConnection, actor: Actor, *, tracking_no: int,
+                            result: ApplicationResult, answer: str | None,
+                            expected_version: int | None = None) -> Advanced:
     """İşlemi Kapat: the answer to the citizen and the result; the applicant is told by SMS. Final."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.CLOSE, actor.role)
-    return await workflow.advance(session, actor, app, step, note=f"Sonuç: {result.value}", result=result,
-                                  answer=answer)
-
+    return await _decide(connection, actor, Action.CLOSE, _CLOSE, tracking_no=tracking_no,
+                         expected_version=expected_version, note=f"Sonuç: {result.value}", p_result=result,
+                         p_answer=answer)

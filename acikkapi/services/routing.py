@@ -1,16 +1,15 @@
 """İlgili Birime Yönlendir, Başvuru Cevapla and returning an answer (seed 000 §3.2.3, §4.1.1; seed 003): the steps
-on routings. Each runs in its mutation's transaction through services/workflow.py."""
+on routings. Each is one step of services/workflow.py: its own writes go into the step's statement."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, any_, bindparam, func, insert, select, true, update
+from sqlalchemy import Integer, any_, bindparam, exists, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from acikkapi.models import Attachment, Routing, RoutingStatus, Unit
+from acikkapi.models import Application, Attachment, Routing, RoutingStatus, Unit
 from acikkapi.permissions.actor import Actor
+from acikkapi.permissions.applications import Scope, scope_of
 from acikkapi.services import workflow
 from acikkapi.services.business_days import due_date
 from acikkapi.services.checks import fits
@@ -18,7 +17,7 @@ from acikkapi.services.errors import DomainError, NotFound, PermissionDenied, Va
 from acikkapi.services.applications import StoredFiles
 from acikkapi.services.tckn import check_text
 from acikkapi.services.workflow import (
-    Action, Advanced, ConcurrentChange, ConfidentialNotRoutable, RoutingNotAnswered, RoutingNotOpen,
+    Action, Advanced, ConcurrentChange, ConfidentialNotRoutable, RoutingNotAnswered, RoutingNotOpen, Seen,
     TransitionNotAllowed,
 )
 
@@ -34,48 +33,62 @@ class UnitAlreadyRouted(DomainError):
     message = "Başvuru seçilen birime zaten yönlendirilmiş."
 
 
-@dataclass(frozen=True)
-class UnitRef:
-    detsis_no: int
-    name: str
-
-
 _routing, _attachment, _unit = Routing.__table__, Attachment.__table__, Unit.__table__
-_UNITS = select(_unit.c.detsis_no, _unit.c.name).where(
-    _unit.c.detsis_no == any_(bindparam("unit_nos", type_=ARRAY(Integer))), _unit.c.active)
+_requested, _routed = _unit.alias("requested"), _routing.alias("routed")
+_application = Application.__table__
 
 
 def _array(column, name: str):
     return bindparam(name, type_=ARRAY(column.type))
 
 
-# New routings, one per unit; a unit that has the application already makes no row (and the step is refused).
-_NEW_UNITS = func.unnest(_array(_routing.c.unit_no, "p_units")).table_valued("unit_no").render_derived()
-_ROUTE = (
-    pg_insert(_routing).from_select(
-        ["application_id", "unit_no", "due_date", "created_by_id"],
-        select(bindparam("p_application", type_=Integer), _NEW_UNITS.c.unit_no,
-               bindparam("p_due", type_=_routing.c.due_date.type), bindparam("p_user", type_=Integer)),
-        include_defaults=False)
-    .on_conflict_do_nothing(index_elements=["application_id", "unit_no"])
-    .returning(_routing.c.unit_no))
+# The units asked for that are active: (DETSİS number, name, whether the application is routed to it already).
+_UNITS = (select(func.array_agg(func.row(
+    _requested.c.detsis_no, _requested.c.name,
+    exists().where(_routed.c.application_id == _application.c.id, _routed.c.unit_no == _requested.c.detsis_no)
+    .correlate(_application, _requested))))
+    .where(_requested.c.detsis_no == any_(_array(_unit.c.detsis_no, "p_units")), _requested.c.active)
+    .scalar_subquery().label("units"))
+_READ_UNITS = {scope: workflow.reading(scope, by_routing=False, extra=(_UNITS,)) for scope in Scope}
 
-# The answer and its files, in one statement. Parameters are prefixed (see workflow._advancing).
-_answered = (update(_routing).where(_routing.c.id == bindparam("p_routing"))
-             .values(status=RoutingStatus.ANSWERED, answer=bindparam("p_answer"), answered_by_id=bindparam("p_user"),
-                     answered_at=func.now(), version=_routing.c.version + 1)
-             .returning(_routing.c.id, _routing.c.application_id).cte("answered"))
+
+def _routings(advanced):
+    """New routings, one per unit."""
+    units = func.unnest(_array(_routing.c.unit_no, "p_units")).table_valued("unit_no").render_derived()
+    return [insert(_routing).from_select(
+        ["application_id", "unit_no", "due_date", "created_by_id"],
+        select(advanced.c.id, units.c.unit_no, bindparam("p_due", type_=_routing.c.due_date.type),
+               bindparam("p_actor", type_=Integer)).select_from(advanced).join(units, true()),
+        include_defaults=False).cte("routed")]
+
+
 _FILE_COLUMNS = ("storage_key", "file_name", "content_type", "size", "sha256")
-_files = func.unnest(*(_array(_attachment.c[name], f"p_{name}") for name in _FILE_COLUMNS)) \
-    .table_valued(*_FILE_COLUMNS).render_derived()
-_ANSWER = select(_answered.c.id).add_cte(insert(_attachment).from_select(
-    ["application_id", "routing_id", "uploaded_by_id", *_FILE_COLUMNS],
-    select(_answered.c.application_id, _answered.c.id, bindparam("p_user", type_=Integer), *_files.c)
-    .select_from(_answered).join(_files, true()),
-    include_defaults=False).cte("answer_files"))
-_RETURN = (update(_routing).where(_routing.c.id == bindparam("p_routing"))
-           .values(status=RoutingStatus.RETURNED, return_reason=bindparam("p_reason"),
-                   version=_routing.c.version + 1))
+
+
+def _answer(advanced):
+    """The routing's answer and its files."""
+    answered = (update(_routing).where(_routing.c.id == bindparam("p_routing"),
+                                       _routing.c.application_id == advanced.c.id)
+                .values(status=RoutingStatus.ANSWERED, answer=bindparam("p_answer"),
+                        answered_by_id=bindparam("p_actor"), answered_at=func.now(), version=_routing.c.version + 1)
+                .returning(_routing.c.id, _routing.c.application_id).cte("answered"))
+    files = func.unnest(*(_array(_attachment.c[name], f"p_{name}") for name in _FILE_COLUMNS)) \
+        .table_valued(*_FILE_COLUMNS).render_derived()
+    return [answered, insert(_attachment).from_select(
+        ["application_id", "routing_id", "uploaded_by_id", *_FILE_COLUMNS],
+        select(answered.c.application_id, answered.c.id, bindparam("p_actor", type_=Integer), *files.c)
+        .select_from(answered).join(files, true()),
+        include_defaults=False).cte("answer_files")]
+
+
+def _return(advanced):
+    """The routing back to its unit, with the reason."""
+    return [update(_routing).where(_routing.c.id == bindparam("p_routing"), _routing.c.application_id == advanced.c.id)
+            .values(status=RoutingStatus.RETURNED, return_reason=bindparam("p_reason"), version=_routing.c.version + 1)
+            .cte("returned")]
+
+
+_ROUTE, _ANSWER, _RETURN = (workflow.advancing(then=then) for then in (_routings, _answer, _return))
 
 
 def _required_text(value: str, field: str, max_length: int, what: str) -> str:
@@ -89,33 +102,33 @@ def _required_text(value: str, field: str, max_length: int, what: str) -> str:
 
 
 @raises(ValidationFailed)
-async def find_units(connection: AsyncConnection, unit_nos: list[int]) -> list[UnitRef]:
-    """The active units to route to, in the order given; checked before the transaction opens."""
+def check_unit_nos(unit_nos: list[int]) -> list[int]:
+    """One to ten units, each named once, in the order given."""
     unit_nos = list(dict.fromkeys(unit_nos))
     if not 1 <= len(unit_nos) <= MAX_UNITS:
         raise ValidationFailed(f"En az bir, en fazla {MAX_UNITS} birim seçiniz.", field="unitNos")
-    found = {} if not all(fits(no, Unit.detsis_no) for no in unit_nos) else {
-        row.detsis_no: UnitRef(*row) for row in await connection.execute(_UNITS, {"unit_nos": unit_nos})}
-    if len(found) < len(unit_nos):
-        raise ValidationFailed("Seçilen birim bulunamadı veya kullanımda değil.", field="unitNos")
-    return [found[no] for no in unit_nos]
+    return unit_nos
 
 
-@raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied, ConfidentialNotRoutable,
-        UnitAlreadyRouted)
-async def route_to_units(session: AsyncSession, actor: Actor, *, tracking_no: int, units: list[UnitRef],
+@raises(NotFound, ConcurrentChange, ValidationFailed, TransitionNotAllowed, PermissionDenied,
+        ConfidentialNotRoutable, UnitAlreadyRouted)
+async def route_to_units(connection: AsyncConnection, actor: Actor, *, tracking_no: int, unit_nos: list[int],
                          expected_version: int | None = None) -> Advanced:
-    """Route the application to `units`, each due in 7 business days; the first routing tells the applicant by
-    SMS."""
-    app = await workflow.lock(session, actor, tracking_no=tracking_no, expected_version=expected_version)
-    step = workflow.step_for(app, Action.ROUTE, actor.role)
-    made = (await session.execute(_ROUTE, {
-        "p_application": app.id, "p_units": [unit.detsis_no for unit in units], "p_user": actor.user.id,
-        "p_due": due_date(datetime.now(UTC))})).scalars().all()
-    if len(made) < len(units):
-        again = ", ".join(unit.name for unit in units if unit.detsis_no not in set(made))
-        raise UnitAlreadyRouted(f"Başvuru şu birime zaten yönlendirilmiş: {again}.", field="unitNos")
-    return await workflow.advance(session, actor, app, step, note=", ".join(unit.name for unit in units))
+    """Route the application to the active units `unit_nos` (checked by `check_unit_nos`), each due in 7
+    business days; the first routing tells the applicant by SMS."""
+    async def attempt(app: Seen) -> Advanced | None:
+        units = {no: (name, routed) for no, name, routed in app.units or ()}
+        if len(units) < len(unit_nos):
+            raise ValidationFailed("Seçilen birim bulunamadı veya kullanımda değil.", field="unitNos")
+        step = workflow.step_for(app, Action.ROUTE, actor.role)
+        if again := [units[no][0] for no in unit_nos if units[no][1]]:
+            raise UnitAlreadyRouted(f"Başvuru şu birime zaten yönlendirilmiş: {', '.join(again)}.", field="unitNos")
+        return await workflow.advance(connection, actor, app, step, _ROUTE, note=", ".join(
+            units[no][0] for no in unit_nos), p_units=unit_nos, p_due=due_date(datetime.now(UTC)))
+
+    fitting = [no for no in unit_nos if fits(no, Unit.detsis_no)]
+    return await workflow.take(connection, actor, attempt, read=_READ_UNITS[scope_of(actor)], tracking_no=tracking_no,
+                               expected_version=expected_version, p_units=fitting)
 
 
 @raises(ValidationFailed)
@@ -123,19 +136,21 @@ def check_answer(text: str) -> str:
     return _required_text(text, "answer", MAX_ANSWER_LENGTH, "Cevap metni")
 
 
-@raises(NotFound, TransitionNotAllowed, PermissionDenied, RoutingNotOpen)
-async def answer_routing(session: AsyncSession, actor: Actor, *, routing_id: int, answer: str,
+@raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied, RoutingNotOpen)
+async def answer_routing(connection: AsyncConnection, actor: Actor, *, routing_id: int, answer: str,
                          stored: StoredFiles) -> Advanced:
     """A Yetkili answers their unit's routing (with files already in storage's pending area, `stored`); when no
     routing waits for an answer any more, the application is “Birim Tarafından Cevaplandı”. The caller moves
-    the files into place once the transaction has committed."""
-    app = await workflow.lock(session, actor, routing_id=routing_id)
-    step = workflow.step_for(app, Action.ANSWER, actor.role)
+    the files into place once the answer is written."""
     files = [(key, info.file_name, info.content_type, info.size, info.sha256) for key, info in stored]
-    await session.execute(_ANSWER, {
-        "p_routing": routing_id, "p_answer": answer, "p_user": actor.user.id,
-        **{f"p_{name}": list(values) for name, values in zip(_FILE_COLUMNS, zip(*files) if files else [()] * 5)}})
-    return await workflow.advance(session, actor, app, step, note=answer, routing_id=routing_id, answered_now=1)
+    columns = {f"p_{name}": list(values) for name, values in zip(_FILE_COLUMNS, zip(*files) if files else [()] * 5)}
+
+    async def attempt(app: Seen) -> Advanced | None:
+        step = workflow.step_for(app, Action.ANSWER, actor.role)
+        return await workflow.advance(connection, actor, app, step, _ANSWER, note=answer, routing_id=routing_id,
+                                      answered_now=1, p_answer=answer, **columns)
+
+    return await workflow.take(connection, actor, attempt, routing_id=routing_id)
 
 
 @raises(ValidationFailed)
@@ -144,12 +159,13 @@ def check_reason(reason: str) -> str:
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied, RoutingNotAnswered)
-async def return_answer(session: AsyncSession, actor: Actor, *, routing_id: int, reason: str,
+async def return_answer(connection: AsyncConnection, actor: Actor, *, routing_id: int, reason: str,
                         expected_version: int | None = None) -> Advanced:
     """The AKS finds a unit's answer unsuitable and sends it back with `reason`: the unit answers again and
     the application waits for it."""
-    app = await workflow.lock(session, actor, routing_id=routing_id, expected_version=expected_version)
-    step = workflow.step_for(app, Action.RETURN_ANSWER, actor.role)
-    await session.execute(_RETURN, {"p_routing": routing_id, "p_reason": reason})
-    return await workflow.advance(session, actor, app, step, note=reason, routing_id=routing_id)
+    async def attempt(app: Seen) -> Advanced | None:
+        step = workflow.step_for(app, Action.RETURN_ANSWER, actor.role)
+        return await workflow.advance(connection, actor, app, step, _RETURN, note=reason, routing_id=routing_id,
+                                      p_reason=reason)
 
+    return await workflow.take(connection, actor, attempt, routing_id=routing_id, expected_version=expected_version)

@@ -1,24 +1,27 @@
 """The staff workflow as one table (seed 000 §3–5, SPEC §4): for each (status, action), the next status, the
 roles that may take it, its guards, the history row it writes and the SMS it sends.
 
-Every step runs the same way, in the transaction of its mutation field (`Context.mutation()`):
-1. `lock`: the application (with the routing acted on) is read FOR UPDATE through the actor's scope, so two
-   staff acting on one application take turns; the second one then sees the first one's outcome and is
-   refused by the table (or by `expectedVersion`) instead of undoing it;
+Every step runs the same way (`take`), on one autocommit connection, in two prepared statements:
+1. `see`: the application (with the routing acted on) through the actor's scope, with the facts the guards need;
 2. `step_for`: the table decides, before anything is written;
-3. the step's own writes (services/routing.py, services/decisions.py);
-4. `advance`: the new status and version, the history row and the SMS, in one statement.
-Statements are Core, built once per kind of scope; a step takes the same few whatever the application's
+3. `advance`: one statement writes the step: the new status and version, only if the version is still the one
+   read, and from that the step's own rows (services/routing.py, services/decisions.py), the history row and
+   the SMS. It is atomic, so nothing is half-written; a step that lost the race to another one writes nothing,
+   and is decided again on what the other one left: refused by the table or by `expectedVersion`, or taken
+   after it. No transaction stays open between statements and no lock is held while Python decides.
+Statements are Core, built once per kind of scope; a step takes the same two whatever the application's
 number of routings or events.
 """
 
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Boolean, Text, bindparam, exists, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CTE, Boolean, Text, bindparam, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from acikkapi.db import Prepared
 
 from acikkapi.models import (
     Application, ApplicationEvent, ApplicationKind, ApplicationStatus, EventAction, OutboxMessage, Role, Routing,
@@ -93,8 +96,8 @@ class RoutingNotAnswered(DomainError):
 
 
 @dataclass(frozen=True)
-class Locked:
-    """The application as its row lock found it, with the facts the table's guards need."""
+class Seen:
+    """The application as a step read it, with the facts the table's guards need."""
 
     id: int
     tracking_no: int
@@ -111,28 +114,29 @@ class Locked:
     routing_id: int | None = None  # the routing acted on (answer, return)
     routing_status: RoutingStatus | None = None
     routing_unit_no: int | None = None
+    units: list | None = None  # the units asked for (routing): (detsis_no, name, already routed) of active ones
 
 
-Guard = Callable[[Locked], DomainError | None]
+Guard = Callable[[Seen], DomainError | None]
 
 
-def _not_confidential(app: Locked) -> DomainError | None:
+def _not_confidential(app: Seen) -> DomainError | None:
     return ConfidentialNotRoutable() if app.is_confidential else None
 
 
-def _reviewed_if_special(app: Locked) -> DomainError | None:
+def _reviewed_if_special(app: Seen) -> DomainError | None:
     return MiaReviewRequired() if app.is_special and not app.mia_reviewed else None
 
 
-def _routing_open(app: Locked) -> DomainError | None:
+def _routing_open(app: Seen) -> DomainError | None:
     return RoutingNotOpen() if app.routing_status is RoutingStatus.ANSWERED else None
 
 
-def _routing_answered(app: Locked) -> DomainError | None:
+def _routing_answered(app: Seen) -> DomainError | None:
     return RoutingNotAnswered() if app.routing_status is not RoutingStatus.ANSWERED else None
 
 
-def _first_routing(app: Locked) -> bool:
+def _first_routing(app: Seen) -> bool:
     return not app.has_routings
 
 
@@ -145,7 +149,7 @@ class Step:
     guards: tuple[Guard, ...] = ()
     when_all_answered: ApplicationStatus | None = None  # the status once no routing waits for an answer
     sms: str | None = None  # a template of services/outbox.py, sent to the applicant
-    sms_when: Callable[[Locked], bool] = field(default=lambda app: True)
+    sms_when: Callable[[Seen], bool] = field(default=lambda app: True)
 
 
 WITH_THE_AKS = (S.HAVUZDA, S.YONLENDIRILDI, S.CEVAPLANDI, S.MIA_DEGERLENDIRDI)
@@ -189,7 +193,7 @@ def ensure_may(actor: Actor, action: Action) -> None:
         raise PermissionDenied()
 
 
-def step_for(app: Locked, action: Action, role: Role) -> Step:
+def step_for(app: Seen, action: Action, role: Role) -> Step:
     """The table's decision for `action` on `app` as it is now, guards included."""
     step = WORKFLOW.get((app.status, action))
     if step is None:
@@ -202,19 +206,16 @@ def step_for(app: Locked, action: Action, role: Role) -> Step:
     return step
 
 
-# ---------------------------------------------------------------------------------------------- lock
+# ---------------------------------------------------------------------------------------------- see
 
 _application, _routing, _event = Application.__table__, Routing.__table__, ApplicationEvent.__table__
 _outbox = OutboxMessage.__table__
-_counted, _seen = _routing.alias("counted"), _application.alias("seen")
+_counted = _routing.alias("counted")
 
 
-def _locking(scope: Scope, *, by_routing: bool):
-    """The application (and the routing acted on) FOR UPDATE, through `scope`, with the guards' facts.
-
-    Read committed: when this statement had to wait for another transition's lock, it returns the row as that
-    one left it, but its subqueries still see the snapshot from before. `seen_version` (the version in that
-    snapshot) then differs from `version`, and `lock` runs it again, holding the lock by then."""
+def reading(scope: Scope, *, by_routing: bool, extra: tuple = ()) -> Prepared:
+    """The application (and the routing acted on) through `scope`, with the guards' facts and `extra`
+    columns."""
     a = _application
     statement = select(
         a.c.id, a.c.tracking_no, a.c.status, a.c.version, a.c.kind, a.c.is_special, a.c.is_confidential, a.c.phone,
@@ -225,53 +226,66 @@ def _locking(scope: Scope, *, by_routing: bool):
         .scalar_subquery().label("open_routings"),
         exists().where(_event.c.application_id == a.c.id, _event.c.action == EventAction.MIA_REVIEWED)
         .label("mia_reviewed"),
-        select(_seen.c.version).where(_seen.c.id == a.c.id).scalar_subquery().label("seen_version"),
-    )
+        *extra)
     if by_routing:
-        statement = (statement.add_columns(_routing.c.id.label("routing_id"), _routing.c.status.label("routing_status"),
-                                           _routing.c.unit_no.label("routing_unit_no"))
-                     .join_from(a, _routing, _routing.c.application_id == a.c.id)
-                     .where(_routing.c.id == bindparam("routing_id"), visible_routings(scope)))
-    else:
-        statement = statement.where(a.c.tracking_no == bindparam("tracking_no"), visible_applications(scope))
-    return statement.with_for_update(of=a)
+        return Prepared(
+            statement.add_columns(_routing.c.id.label("routing_id"), _routing.c.status.label("routing_status"),
+                                  _routing.c.unit_no.label("routing_unit_no"))
+            .join_from(a, _routing, _routing.c.application_id == a.c.id)
+            .where(_routing.c.id == bindparam("routing_id"), visible_routings(scope)))
+    return Prepared(statement.where(a.c.tracking_no == bindparam("tracking_no"), visible_applications(scope)))
 
 
-_LOCK = {(scope, by_routing): _locking(scope, by_routing=by_routing)
-         for scope in Scope for by_routing in (False, True)}
+_READ = {(scope, by_routing): reading(scope, by_routing=by_routing) for scope in Scope for by_routing in (False, True)}
 
 
 @raises(NotFound, ConcurrentChange)
-async def lock(session: AsyncSession, actor: Actor, *, tracking_no: int | None = None, routing_id: int | None = None,
-               expected_version: int | None = None) -> Locked:
-    """The application by tracking number, or the routing by id with its application, locked for this
-    transaction: NotFound if the actor's scope does not see it. With `expected_version`, ConcurrentChange if
-    the application has changed since the actor saw it."""
-    by_routing = routing_id is not None
-    statement = _LOCK[scope_of(actor), by_routing]
-    params = {**scope_params(actor), "tracking_no": tracking_no, "routing_id": routing_id}
-    row = (await session.execute(statement, params)).mappings().first()
-    if row is not None and row["version"] != row["seen_version"]:
-        row = (await session.execute(statement, params)).mappings().first()
+async def see(connection: AsyncConnection, actor: Actor, read: Prepared, *, tracking_no: int | None = None,
+              routing_id: int | None = None, expected_version: int | None = None, **params) -> Seen:
+    """The application by tracking number, or the routing by id with its application: NotFound if the actor's
+    scope does not see it. With `expected_version`, ConcurrentChange if the application has changed since the
+    actor saw it."""
+    row = await read.first(connection, {**scope_params(actor), "tracking_no": tracking_no, "routing_id": routing_id,
+                                        **params})
     if row is None:
-        raise NotFound("Yönlendirme bulunamadı." if by_routing else "Başvuru bulunamadı.")
-    locked = Locked(**{name: row[name] for name in Locked.__dataclass_fields__ if name in row})
-    if expected_version is not None and locked.version != expected_version:
+        raise NotFound("Yönlendirme bulunamadı." if routing_id is not None else "Başvuru bulunamadı.")
+    seen = Seen(**dict(zip(read.keys, row)))
+    if expected_version is not None and seen.version != expected_version:
         raise ConcurrentChange()
-    return locked
+    return seen
+
+
+ATTEMPTS = 5  # another step writing first this many times in a row: the caller is told to try again
+
+
+@raises(NotFound, ConcurrentChange)
+async def take(connection: AsyncConnection, actor: Actor, attempt: Callable[[Seen], Awaitable["Advanced | None"]],
+               *, read: Prepared | None = None, tracking_no: int | None = None, routing_id: int | None = None,
+               expected_version: int | None = None, **params) -> "Advanced":
+    """One step: `attempt` decides on the application as read (the table, its own checks) and writes it with
+    `advance`; when another step wrote first, it is decided again on what that one left."""
+    read = read or _READ[scope_of(actor), routing_id is not None]
+    for _ in range(ATTEMPTS):
+        seen = await see(connection, actor, read, tracking_no=tracking_no, routing_id=routing_id,
+                         expected_version=expected_version, **params)
+        if (advanced := await attempt(seen)) is not None:
+            return advanced
+    raise ConcurrentChange()
 
 
 # ---------------------------------------------------------------------------------------------- advance
 
-def _advancing(*columns: str):
-    """The application's new status and version (and `columns`), the step's history row and its SMS (sent
-    when `p_send_sms`), as one statement. Parameters are prefixed: SQLAlchemy would add a parameter named
-    like one of application's columns to the UPDATE's SET clause."""
+def advancing(*columns: str, then: Callable[[CTE], Iterable[CTE]] = lambda advanced: ()) -> Prepared:
+    """The statement of a step: the application's new status and version (and `columns`) if its version is
+    still `p_seen`; then, from that row, the step's own writes (`then`), its history row and its SMS (sent
+    when `p_send_sms`). It returns the new version, or no row when another step wrote first. Parameters are
+    prefixed: SQLAlchemy would add a parameter named like one of application's columns to the UPDATE's SET
+    clause."""
     a = _application
     values = {"status": bindparam("p_status", type_=a.c.status.type), "version": a.c.version + 1,
               **{column: bindparam(f"p_{column}", type_=a.c[column].type) for column in columns}}
-    advanced = (update(a).where(a.c.id == bindparam("p_application")).values(**values)
-                .returning(a.c.id, a.c.version).cte("advanced"))
+    advanced = (update(a).where(a.c.id == bindparam("p_application"), a.c.version == bindparam("p_seen"))
+                .values(**values).returning(a.c.id, a.c.version).cte("advanced"))
     history = insert(_event).from_select(
         ["application_id", "action", "status", "note", "actor_id", "actor_label", "actor_role", "public",
          "routing_id"],
@@ -288,33 +302,34 @@ def _advancing(*columns: str):
                func.jsonb_build_object("ad", bindparam("p_name", type_=Text),
                                        "takip_no", bindparam("p_tracking_no", type_=a.c.tracking_no.type)),
                0)
-        .where(bindparam("p_send_sms", type_=Boolean)),
+        .select_from(advanced).where(bindparam("p_send_sms", type_=Boolean)),
         include_defaults=False).cte("sms")
-    return select(advanced.c.version).add_cte(history, sms)
+    return Prepared(select(advanced.c.version).add_cte(history, sms, *then(advanced)))
 
 
-ADVANCE = {frozenset(columns): _advancing(*columns)
-           for columns in ((), ("result", "answer"), ("is_special", "is_confidential", "priority_group"))}
+ADVANCE = advancing()
 
 
 class Advanced(NamedTuple):
     tracking_no: int
     status: ApplicationStatus
     version: int
+    sms: bool  # an SMS to the applicant was queued
 
 
-async def advance(session: AsyncSession, actor: Actor, app: Locked, step: Step, *, note: str | None = None,
-                  routing_id: int | None = None, answered_now: int = 0, **columns) -> Advanced:
-    """Write the step: the application's next status (and `columns`), its history row and its SMS.
-    `answered_now` is how many waiting routings the step has answered."""
+async def advance(connection: AsyncConnection, actor: Actor, app: Seen, step: Step, write: Prepared = ADVANCE, *,
+                  note: str | None = None, routing_id: int | None = None, answered_now: int = 0,
+                  **params) -> Advanced | None:
+    """Write the step with `write` (a statement of `advancing`, taking `params`): the application's next
+    status, the step's own rows, its history row and its SMS. `answered_now` is how many waiting routings the
+    step answers. None if another step wrote first (nothing is written then)."""
     status = step.to or app.status
     if step.when_all_answered and app.open_routings - answered_now <= 0:
         status = step.when_all_answered
     send_sms = step.sms is not None and step.sms_when(app)
-    version = await session.scalar(ADVANCE[frozenset(columns)], {
-        "p_application": app.id, "p_status": status, "p_action": step.event, "p_note": note,
+    row = await write.first(connection, {
+        "p_application": app.id, "p_seen": app.version, "p_status": status, "p_action": step.event, "p_note": note,
         "p_actor": actor.user.id, "p_label": actor.label, "p_role": actor.role, "p_public": step.public,
         "p_routing": routing_id, "p_phone": app.phone, "p_template": step.sms, "p_name": app.applicant_name,
-        "p_tracking_no": app.tracking_no, "p_send_sms": send_sms,
-        **{f"p_{column}": value for column, value in columns.items()}})
-    return Advanced(app.tracking_no, status, version)
+        "p_tracking_no": app.tracking_no, "p_send_sms": send_sms, **params})
+    return None if row is None else Advanced(app.tracking_no, status, row[0], send_sms)

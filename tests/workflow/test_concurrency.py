@@ -1,6 +1,7 @@
 """Two staff acting on one application at once. The test holds the application's row lock while both requests
-arrive, so both are inside their transaction, waiting, when it lets go: exactly one wins, the other gets a typed
-error, and nothing is lost (each counted fact is read after the lock, not before)."""
+arrive, so both have read the application and are inside their write, waiting, when it lets go: exactly one wins,
+the other writes nothing and is decided again on what the first left (a typed error, or its step taken after),
+and nothing is lost."""
 
 import asyncio
 from contextlib import asynccontextmanager
