@@ -35,6 +35,9 @@ class Context:
     actor: Actor = ANONYMOUS
     # (application id, field) of the applicant's personal data already recorded as read in this request (KVKK)
     personal_reads: set[tuple[int, str]] = field(default_factory=set)
+    # The compiled path's one pooled connection for the whole request (acikkapi/schema/compiled.py); its
+    # operations call no outside service and open no ORM session.
+    held: AsyncConnection | None = None
 
     @property
     def settings(self) -> Settings:
@@ -44,6 +47,7 @@ class Context:
     async def mutation(self) -> AsyncIterator[AsyncSession]:
         """One transaction per mutation field: commit on success, roll back on any error, except errors that
         must keep what they wrote (a used-up code try)."""
+        assert self.held is None, "a compiled operation opens no transaction of its own"
         async with self.services.sessionmaker() as session:
             try:
                 yield session
@@ -60,11 +64,14 @@ class Context:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """Reads in autocommit (each statement sees what is committed): a pooled connection only for the
         block, never across an outside call or while a client sends its body."""
-        async with AsyncSession(self.services.reads, expire_on_commit=False, autoflush=False) as session:
+        async with AsyncSession(self.held or self.services.reads, expire_on_commit=False, autoflush=False) as session:
             yield session
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """Like `reading`, without an ORM session: for the hot reads that run Core statements."""
+        """Like `reading`, without an ORM session: for the hot reads and steps that run Core statements."""
+        if self.held is not None:
+            yield self.held
+            return
         async with self.services.reads.connect() as connection:
             yield connection

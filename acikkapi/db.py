@@ -182,10 +182,13 @@ class Prepared:
         return arguments
 
     async def fetch(self, connection: AsyncConnection, params: Mapping | Sequence = ()) -> list[Sequence]:
-        options = connection.sync_connection.get_execution_options()
+        sync = connection.sync_connection
+        options = sync.get_execution_options()
         if options.get("isolation_level") != "AUTOCOMMIT":
             raise RuntimeError("a prepared statement runs only on an autocommit connection")
-        driver = (await connection.get_raw_connection()).driver_connection
+        # The checked-out connection, without the greenlet hop of get_raw_connection() (which reconnects one
+        # that was invalidated).
+        driver = (await connection.get_raw_connection() if sync.invalidated else sync.connection).driver_connection
         for listener in statement_listeners:
             listener(self.sql, options)
         rows = await driver.fetch(self.sql, *self._arguments(params))

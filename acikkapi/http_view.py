@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import orjson
 from cross_web import FormData, HTTPException, StarletteRequestAdapter
 from graphql import ExecutionResult, GraphQLError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
@@ -279,7 +280,9 @@ class GraphQLView(GraphQL):
         if compiled is None:
             return None
         try:
-            result = await compiled.execute(await self.get_context(request, None), plain.variables)
+            # One pooled connection for the bearer session and the operation, released before the answer is sent.
+            async with self.services.reads.connect() as connection:
+                result = await compiled.execute(await self.get_context(request, None, connection), plain.variables)
         except (DomainError, NotCompiled):  # the executor gives the error answer
             return None
         except MutationFailed as failed:  # it ran: answered here, as the executor would have
@@ -330,9 +333,9 @@ class GraphQLView(GraphQL):
         sub_response.media_type = media or JSON
         return sub_response
 
-    async def get_context(self, request: Request, response: Response) -> Context:
+    async def get_context(self, request: Request, response: Response, held: AsyncConnection | None = None) -> Context:
         context = Context(request=request, services=self.services,
-                          client_ip=client_address(request.client.host if request.client else None))
+                          client_ip=client_address(request.client.host if request.client else None), held=held)
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and 10 < len(token.strip()) < 200:

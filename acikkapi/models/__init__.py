@@ -1,5 +1,7 @@
 """All tables; importing this package registers every model on `Base.metadata`."""
 
+from sqlalchemy.orm import configure_mappers
+
 from acikkapi.models.application import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
     ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, PublicStatus,
@@ -14,6 +16,10 @@ from acikkapi.models.reference import (
 )
 from acikkapi.models.routing import Routing, RoutingStatus
 from acikkapi.models.user import Role, User, user_unit
+
+# Every model is imported: the mappers are complete, and instances built past the ORM (`Base.detached`) need them
+# configured.
+configure_mappers()
 
 __all__ = [
     "Application", "ApplicationCategory", "ApplicationEvent", "ApplicationKind", "ApplicationResult",

@@ -91,7 +91,7 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
         if row["user_id"] != row["staff_id"]:  # deactivated
             return None
         user = _staff_user(row)
-    auth = AuthSession(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
+    auth = AuthSession.detached(**{column.key: row[column.key] for column in _SESSION.columns}, user=user)
     if touch and now - auth.last_seen_at > TOUCH_EVERY:
         await _TOUCH.fetch(connection, {"session_id": auth.id})
         auth.last_seen_at = now
@@ -99,15 +99,14 @@ async def find_session(connection: AsyncConnection, settings: Settings, *, token
 
 
 def _staff_user(row: dict) -> User:
-    user = User(**{column.key: row[f"staff_{column.key}"] for column in _USER.columns},
-                units=[Unit(detsis_no=no, name=name, kind=UnitKind[kind], province_id=province_id, parent_no=parent,
-                            active=active) for no, name, kind, province_id, parent, active in row["units"]])
-    if user.province_id is not None:
-        user.province = Province(id=user.province_id, name=row["province_name"])
-    if user.district_id is not None:
-        user.district = District(id=user.district_id, province_id=row["district_province_id"],
-                                 name=row["district_name"])
-    return user
+    province_id, district_id = row["staff_province_id"], row["staff_district_id"]
+    return User.detached(
+        **{column.key: row[f"staff_{column.key}"] for column in _USER.columns},
+        units=[Unit.detached(detsis_no=no, name=name, kind=UnitKind[kind], province_id=unit_province, parent_no=parent,
+                             active=active) for no, name, kind, unit_province, parent, active in row["units"]],
+        province=None if province_id is None else Province.detached(id=province_id, name=row["province_name"]),
+        district=None if district_id is None else District.detached(
+            id=district_id, province_id=row["district_province_id"], name=row["district_name"]))
 
 
 def idle_deadline(settings: Settings, auth: AuthSession) -> datetime:

@@ -42,8 +42,11 @@ def turkish_upper(text: str) -> str:
     return text.replace("i", "İ").replace("ı", "I").upper()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def check_text(value: str | None, field: str) -> str:
     """Refuse control characters (NUL and the like) in free text; line breaks and tabs are fine."""
-    if value and any(ord(char) < 32 and char not in "\n\r\t" for char in value):
+    if value and _CONTROL.search(value):
         raise ValidationFailed("Metin geçersiz karakter içeriyor.", field=field)
     return value or ""
