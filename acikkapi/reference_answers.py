@@ -22,7 +22,6 @@ from graphql import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.http.parse_content_type import parse_content_type
 
 from acikkapi.context import Services
 
@@ -91,8 +90,10 @@ async def plain_request(request: Request, max_body_bytes: int) -> PlainRequest |
             return None
     elif request.method == "POST":
         declared = request.headers.get("content-length", "")
-        if parse_content_type(request.headers.get("content-type", ""))[0] != "application/json" \
-                or not declared.isdigit() or int(declared) > max_body_bytes:
+        # Only the plain media type is taken here (its parameters, such as the charset, aside); any other
+        # spelling is the executor's to judge.
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json" or not declared.isdigit() or int(declared) > max_body_bytes:
             return None
         try:
             data = orjson.loads(await request.body())  # bounded: the server holds it to its content-length

@@ -15,7 +15,7 @@ here (`MutationFailed`), masked like the executor's.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from functools import lru_cache
 
 from graphql import (
@@ -24,7 +24,12 @@ from graphql import (
     OperationType, SelectionSetNode, get_operation_ast, is_abstract_type, parse, specified_rules, validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from strawberry.types.arguments import convert_arguments
+from strawberry.relay.types import GlobalID
+from strawberry.types.arguments import _is_leaf_type
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional, has_object_definition
+from strawberry.types.enum import has_enum_definition
+from strawberry.types.lazy_type import LazyType
+from strawberry.types.unset import UNSET
 
 
 class NotCompiled(Exception):
@@ -92,22 +97,22 @@ class CompiledMutation:
     function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload
     node: FieldNode
     field: GraphQLField
-    arguments: list  # the strawberry field's arguments, to convert their values as the executor does
+    # (GraphQL name, Python name, conversion) of each argument: the values strawberry would pass
+    arguments: tuple[tuple[str, str, Callable[[object], object]], ...]
     variable_definitions: tuple
     step: Step
     compiler: "Compiler"
 
     async def execute(self, context, variables: dict | None) -> dict:
-        schema = self.compiler.schema
-        coerced = get_variable_values(schema._schema, self.variable_definitions, variables or {})
+        coerced = get_variable_values(self.compiler.schema._schema, self.variable_definitions, variables or {})
         if isinstance(coerced, list):  # the executor reports the wrong values
             raise NotCompiled
         try:
             values = get_argument_values(self.field, self.node, coerced)
-            arguments = convert_arguments(values, self.arguments, scalar_registry=schema.schema_converter.scalar_registry,
-                                          config=schema.config)
         except GraphQLError as error:
             raise NotCompiled from error
+        arguments = {python_name: convert(values[name]) for name, python_name, convert in self.arguments
+                     if name in values}
         try:
             return {self.step.key: _complete(self.step, await self.function(context, **arguments))}
         except Exception as error:
@@ -158,8 +163,47 @@ class Compiler:
         definition = self.schema.get_type_by_name(root_type.name)
         [strawberry_field] = [f for f in definition.fields
                               if self.schema.config.name_converter.get_graphql_name(f) == node.name.value]
-        return CompiledMutation(functions[node.name.value], node, field, strawberry_field.arguments,
+        names = self.schema.config.name_converter
+        arguments = tuple((names.from_argument(argument), argument.python_name, self._converter(argument.type))
+                          for argument in strawberry_field.arguments)
+        return CompiledMutation(functions[node.name.value], node, field, arguments,
                                 tuple(operation.variable_definitions), step, self)
+
+    def _converter(self, type_) -> Callable[[object], object]:
+        """What strawberry's convert_argument makes of a coerced input value of `type_`, decided once: input
+        objects, lists, optionals, scalars and enums. Anything else (Maybe, GlobalID, an input type with its
+        own from_input) is left to the executor."""
+        if isinstance(type_, StrawberryMaybe) or type_ is GlobalID:
+            raise NotCompiled
+        if isinstance(type_, LazyType):
+            return self._converter(type_.resolve_type())
+        if isinstance(type_, StrawberryOptional):
+            return self._converter(type_.of_type)
+        if _is_leaf_type(type_, self.schema.schema_converter.scalar_registry) or has_enum_definition(type_):
+            return _as_is
+        if isinstance(type_, StrawberryList):
+            item = self._converter(type_.of_type)
+            if item is _as_is:  # copied: graphql-core shares a default value between requests
+                return lambda value: value if value is None or value is UNSET else list(value)
+            return lambda value: value if value is None or value is UNSET else [item(x) for x in value]
+        if not has_object_definition(type_) or type_.__strawberry_definition__.from_input is not None:
+            raise NotCompiled
+        definition = type_.__strawberry_definition__
+        # Unset nullable input fields without a default are None, as strawberry makes them.
+        defaults = {field.python_name: None for field in definition.fields
+                    if definition.is_input and field.default_value is MISSING and field.default_factory is MISSING}
+        fields = [(self.schema.config.name_converter.from_field(field), field.python_name,
+                   self._converter(field.resolve_type(type_definition=definition))) for field in definition.fields]
+
+        def convert(value):
+            if value is None or value is UNSET:
+                return value
+            kwargs = dict(defaults)
+            for name, python_name, convert_field in fields:
+                if name in value:
+                    kwargs[python_name] = convert_field(value[name])
+            return type_(**kwargs)
+        return convert
 
     def _fields(self, selection_set: SelectionSetNode, fragments: dict, object_type: GraphQLObjectType):
         """The fields selected on `object_type`, through the fragments whose type condition it meets."""
@@ -224,6 +268,10 @@ class Compiler:
                      for object_type in self.schema._schema.get_possible_types(graphql_type)}
             return Step(key, read, nullable, is_list, items_nullable, None, plans=plans)
         raise NotCompiled
+
+
+def _as_is(value: object) -> object:
+    return value
 
 
 def _reader(field) -> Callable[[object], object]:
