@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from urllib.parse import unquote
 
 import orjson
@@ -65,10 +66,21 @@ def client_address(host: str | None) -> str | None:
     network). A forwarded address that is not an IP address is refused."""
     if host is None:
         return None
+    address = _counted_address(host) if len(host) <= MAX_ADDRESS_LENGTH else None
+    if address is None:
+        raise Refused(400, InvalidClientAddress())
+    return address
+
+
+MAX_ADDRESS_LENGTH = 64  # an IPv6 address with a zone is shorter; anything longer is refused uncached
+
+
+@lru_cache(maxsize=4096)  # the same clients come back: parse each address once
+def _counted_address(host: str) -> str | None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        raise Refused(400, InvalidClientAddress()) from None
+        return None
     if address.version == 6:
         if address.ipv4_mapped:
             return str(address.ipv4_mapped)

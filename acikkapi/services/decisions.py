@@ -7,7 +7,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import Prepared
-
 from acikkapi.models import ApplicationCategory, ApplicationResult, PriorityGroup, ServiceCategory
 from acikkapi.permissions.actor import Actor
 from acikkapi.services import workflow

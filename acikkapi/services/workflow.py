@@ -22,7 +22,6 @@ from sqlalchemy import CTE, Boolean, Text, bindparam, exists, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import Prepared
-
 from acikkapi.models import (
     Application, ApplicationEvent, ApplicationKind, ApplicationStatus, EventAction, OutboxMessage, Role, Routing,
     RoutingStatus,
