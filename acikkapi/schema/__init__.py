@@ -135,5 +135,5 @@ def build_schema(settings: Settings) -> Schema:
         ],
     )
     schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens,
-                               {**COMPILED_MUTATIONS, **WORKFLOW_MUTATIONS})
+                               COMPILED_MUTATIONS | WORKFLOW_MUTATIONS)
     return schema

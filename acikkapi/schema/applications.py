@@ -209,22 +209,18 @@ def draft_of(input: SubmitApplicationInput) -> service.ApplicationDraft:
         files=[service.Upload(file=f.file, name=f.filename) for f in input.files])
 
 
-async def submit_application(context, input: SubmitApplicationInput) -> SubmitApplicationPayload:
-    try:
-        application = await applications.submit_application(context, draft_of(input))
-    except DomainError as error:
-        return as_payload(error, applications.submit_application)
-    return SubmitApplicationSuccess(tracking_no=application.tracking_no)
-
-
-COMPILED_MUTATIONS = {"submitApplication": submit_application}
+COMPILED_MUTATIONS = {"submitApplication"}
 
 
 @strawberry.type
 class ApplicationMutation:
     @strawberry.mutation(description="Kaydet: register the application and send its tracking number by SMS.")
     async def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload:
-        return await submit_application(info.context, input)
+        try:
+            application = await applications.submit_application(info.context, draft_of(input))
+        except DomainError as error:
+            return as_payload(error, applications.submit_application)
+        return SubmitApplicationSuccess(tracking_no=application.tracking_no)
 
     @strawberry.mutation(description="AKS: register a citizen's written or in-person application in the pool.")
     async def register_application(self, info: Info, input: RegisterApplicationInput) -> RegisterApplicationPayload:

@@ -14,7 +14,7 @@ before anything runs. Once the mutation's function has run there is no going bac
 here (`MutationFailed`), masked like the executor's.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import MISSING, dataclass
 from functools import lru_cache
 
@@ -94,7 +94,7 @@ class Compiled:
 
 @dataclass(frozen=True)
 class CompiledMutation:
-    function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload
+    function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload, by its resolver
     node: FieldNode
     field: GraphQLField
     # (GraphQL name, Python name, conversion) of each argument: the values strawberry would pass
@@ -121,13 +121,15 @@ class CompiledMutation:
 
 class Compiler:
     """Plans for the documents of one schema. `roots`: root query field name → async function(context)
-    returning the object (or None) that field would return."""
+    returning the object (or None) that field would return. `mutations`: the root mutation fields that may be
+    run here, by their own resolvers; each must call no outside service (it runs on the request's one pooled
+    connection, `Context.held`)."""
 
     def __init__(self, schema, roots: dict[str, Callable], rules: list, max_tokens: int,
-                 mutations: dict[str, Callable] | None = None) -> None:
+                 mutations: Collection[str] = ()) -> None:
         self.schema = schema
         self.roots = roots
-        self.mutations = mutations or {}
+        self.mutations = frozenset(mutations)
         self.rules = [*specified_rules, *rules]
         self.max_tokens = max_tokens
         self.compile = lru_cache(maxsize=1024)(self._compile)
@@ -166,7 +168,7 @@ class Compiler:
         names = self.schema.config.name_converter
         arguments = tuple((names.from_argument(argument), argument.python_name, self._converter(argument.type))
                           for argument in strawberry_field.arguments)
-        return CompiledMutation(functions[node.name.value], node, field, arguments,
+        return CompiledMutation(_mutation_function(strawberry_field), node, field, arguments,
                                 tuple(operation.variable_definitions), step, self)
 
     def _converter(self, type_) -> Callable[[object], object]:
@@ -268,6 +270,23 @@ class Compiler:
                      for object_type in self.schema._schema.get_possible_types(graphql_type)}
             return Step(key, read, nullable, is_list, items_nullable, None, plans=plans)
         raise NotCompiled
+
+
+@dataclass(frozen=True)
+class ContextOnly:
+    """The `info` a compiled mutation's resolver gets: its context, which is all the resolvers read of it."""
+
+    context: object
+
+
+def _mutation_function(field) -> Callable[..., Awaitable[object]]:
+    """The mutation field's own resolver, as (context, **arguments) → its payload."""
+    resolver = field.base_resolver
+    if resolver is None or not resolver.is_async or resolver.info_parameter is None:
+        raise NotCompiled
+    function, info, own = resolver.wrapped_func, resolver.info_parameter.name, resolver.self_parameter is not None
+    return lambda context, **arguments: function(*((None,) if own else ()), **{info: ContextOnly(context)},
+                                                 **arguments)
 
 
 def _as_is(value: object) -> object:

@@ -325,96 +325,56 @@ async def _step(resolver, context, **arguments):
         return as_payload(error, resolver)
 
 
-async def update_application_categories(context, input: UpdateCategoriesInput) -> UpdateCategoriesPayload:
-    rows = [CategoryRow(r.category_id, r.subcategory_id, r.description) for r in input.categories]
-    return await _step(workflow.update_categories, context, tracking_no=input.tracking_no, rows=rows,
-                       expected_version=input.expected_version)
-
-
-async def set_application_flags(context, input: SetFlagsInput) -> SetFlagsPayload:
-    return await _step(workflow.set_flags, context, tracking_no=input.tracking_no,
-                       is_special=input.is_special, is_confidential=input.is_confidential,
-                       priority_group=input.priority_group, expected_version=input.expected_version)
-
-
-async def route_application(context, input: RouteApplicationInput) -> RouteApplicationPayload:
-    return await _step(workflow.route, context, tracking_no=input.tracking_no, unit_nos=input.unit_nos,
-                       expected_version=input.expected_version)
-
-
-async def answer_routing(context, input: AnswerRoutingInput) -> AnswerRoutingPayload:
-    files = [UploadedFile(file=f.file, name=f.filename) for f in input.files]
-    return await _step(workflow.answer, context, routing_id=input.routing_id, text=input.answer,
-                       files=files)
-
-
-async def return_routing_answer(context, input: ReturnRoutingAnswerInput) -> ReturnRoutingAnswerPayload:
-    return await _step(workflow.return_answer, context, routing_id=input.routing_id, reason=input.reason,
-                       expected_version=input.expected_version)
-
-
-async def send_to_mia(context, input: SendToMiaInput) -> SendToMiaPayload:
-    return await _step(workflow.send_to_mia, context, tracking_no=input.tracking_no, confirm=input.confirm,
-                       note=input.note, expected_version=input.expected_version)
-
-
-async def review_application(context, input: ReviewApplicationInput) -> ReviewApplicationPayload:
-    return await _step(workflow.review, context, tracking_no=input.tracking_no, note=input.note,
-                       expected_version=input.expected_version)
-
-
-async def close_application(context, input: CloseApplicationInput) -> CloseApplicationPayload:
-    return await _step(workflow.close, context, tracking_no=input.tracking_no, result=input.result,
-                       answer=input.answer, expected_version=input.expected_version)
-
-
 # The steps' JSON requests take the compiled path (schema/compiled.py); an answer with files takes the
 # executor.
-COMPILED_MUTATIONS = {
-    "updateApplicationCategories": update_application_categories,
-    "setApplicationFlags": set_application_flags,
-    "routeApplication": route_application,
-    "answerRouting": answer_routing,
-    "returnRoutingAnswer": return_routing_answer,
-    "sendToMia": send_to_mia,
-    "reviewApplication": review_application,
-    "closeApplication": close_application,
-}
+COMPILED_MUTATIONS = {"updateApplicationCategories", "setApplicationFlags", "routeApplication", "answerRouting",
+                      "returnRoutingAnswer", "sendToMia", "reviewApplication", "closeApplication"}
 
 
 @strawberry.type
 class WorkflowMutation:
     @strawberry.mutation(description="AKS: replace the application's Hizmet Başlığı rows.")
     async def update_application_categories(self, info: Info, input: UpdateCategoriesInput) -> UpdateCategoriesPayload:
-        return await update_application_categories(info.context, input)
+        rows = [CategoryRow(r.category_id, r.subcategory_id, r.description) for r in input.categories]
+        return await _step(workflow.update_categories, info.context, tracking_no=input.tracking_no, rows=rows,
+                           expected_version=input.expected_version)
 
     @strawberry.mutation(description="AKS: set özellikli, gizli and the priority group.")
     async def set_application_flags(self, info: Info, input: SetFlagsInput) -> SetFlagsPayload:
-        return await set_application_flags(info.context, input)
+        return await _step(workflow.set_flags, info.context, tracking_no=input.tracking_no,
+                           is_special=input.is_special, is_confidential=input.is_confidential,
+                           priority_group=input.priority_group, expected_version=input.expected_version)
 
     @strawberry.mutation(description="AKS: route the application to units (more can be added later); each is due "
                                      "in 7 business days. The first routing tells the applicant by SMS.")
     async def route_application(self, info: Info, input: RouteApplicationInput) -> RouteApplicationPayload:
-        return await route_application(info.context, input)
+        return await _step(workflow.route, info.context, tracking_no=input.tracking_no, unit_nos=input.unit_nos,
+                           expected_version=input.expected_version)
 
     @strawberry.mutation(description="Yetkili: answer your unit's routing. Once answered it can only be read, "
                                      "unless the AKS returns it.")
     async def answer_routing(self, info: Info, input: AnswerRoutingInput) -> AnswerRoutingPayload:
-        return await answer_routing(info.context, input)
+        files = [UploadedFile(file=f.file, name=f.filename) for f in input.files]
+        return await _step(workflow.answer, info.context, routing_id=input.routing_id, text=input.answer,
+                           files=files)
 
     @strawberry.mutation(description="AKS: send a unit's answer back with the reason; the unit answers again.")
     async def return_routing_answer(self, info: Info, input: ReturnRoutingAnswerInput) -> ReturnRoutingAnswerPayload:
-        return await return_routing_answer(info.context, input)
+        return await _step(workflow.return_answer, info.context, routing_id=input.routing_id, reason=input.reason,
+                           expected_version=input.expected_version)
 
     @strawberry.mutation(description="AKS: send the application for the MİA's approval (`confirm: true`).")
     async def send_to_mia(self, info: Info, input: SendToMiaInput) -> SendToMiaPayload:
-        return await send_to_mia(info.context, input)
+        return await _step(workflow.send_to_mia, info.context, tracking_no=input.tracking_no, confirm=input.confirm,
+                           note=input.note, expected_version=input.expected_version)
 
     @strawberry.mutation(description="MİA: evaluate an application sent for approval and return it to the AKS.")
     async def review_application(self, info: Info, input: ReviewApplicationInput) -> ReviewApplicationPayload:
-        return await review_application(info.context, input)
+        return await _step(workflow.review, info.context, tracking_no=input.tracking_no, note=input.note,
+                           expected_version=input.expected_version)
 
     @strawberry.mutation(description="AKS: close the application with the answer to the citizen and the result; "
                                      "the applicant is told by SMS.")
     async def close_application(self, info: Info, input: CloseApplicationInput) -> CloseApplicationPayload:
-        return await close_application(info.context, input)
+        return await _step(workflow.close, info.context, tracking_no=input.tracking_no, result=input.result,
+                           answer=input.answer, expected_version=input.expected_version)
