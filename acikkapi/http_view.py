@@ -25,7 +25,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from acikkapi import reference_answers
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
-from acikkapi.schema import INTERNAL_MESSAGE, mask_error, request_error
+from acikkapi.schema import INTERNAL_MESSAGE, MAX_CACHED_DOCUMENT, mask_error, request_error
 from acikkapi.schema.compiled import MutationFailed, NotCompiled
 from acikkapi.context import Context, Services
 from acikkapi.services.attachments import FileTooLarge, TooManyFiles, display_name
@@ -115,8 +115,6 @@ def negotiate(accept: str | None) -> str | None:
 
 
 DRAIN_BYTES = 1024 * 1024
-# Plans are kept per document: only short ones are planned, so a client cannot fill memory with long ones.
-MAX_COMPILED_DOCUMENT = 8 * 1024
 # RFC 5987 / 6266: filename*=UTF-8'<language>'<percent-encoded name>
 EXTENDED_FILE_NAME = re.compile(rb";\s*filename\*\s*=\s*utf-8'[^']*'([^;\s]+)", re.IGNORECASE)
 PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -286,7 +284,7 @@ class GraphQLView(GraphQL):
         if request.method != "POST" or (media := negotiate(request.headers.get("accept"))) is None:
             return None
         plain = await reference_answers.plain_request(request, self.services.settings.max_body_bytes)
-        if plain is None or len(plain.query) > MAX_COMPILED_DOCUMENT:
+        if plain is None or len(plain.query) > MAX_CACHED_DOCUMENT:
             return None
         compiled = self.schema.compiler.compile(plain.query, plain.operation_name)
         if compiled is None:

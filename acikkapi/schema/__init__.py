@@ -116,6 +116,29 @@ class Schema(strawberry.Schema):
         pass  # DomainErrorsAndMasking logs what deserves it, once
 
 
+# Every cached document (parsed, validated or planned) keeps its whole query text: only short ones are cached,
+# so 1,024 long ones (up to the body limit each) cannot fill memory. Longer documents are parsed and validated
+# anew each time.
+MAX_CACHED_DOCUMENT = 8 * 1024
+
+
+class ShortParserCache(ParserCache):
+    def on_parse(self):
+        if len(self.execution_context.query or "") <= MAX_CACHED_DOCUMENT:
+            yield from super().on_parse()
+        else:
+            yield
+
+
+class ShortValidationCache(ValidationCache):
+    def on_validate(self):
+        document = self.execution_context.graphql_document
+        if document is not None and document.loc and len(document.loc.source.body) <= MAX_CACHED_DOCUMENT:
+            yield from super().on_validate()
+        else:
+            yield
+
+
 def build_schema(settings: Settings) -> Schema:
     # Rule classes built once: ValidationCache keys on them, so a new class per request would never hit.
     rules = [depth_rule(settings.max_query_depth), aliases_rule(settings.max_aliases)]
@@ -130,8 +153,8 @@ def build_schema(settings: Settings) -> Schema:
             lambda: AddValidationRules(rules),
             IntrospectionPolicy,
             DomainErrorsAndMasking,
-            lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
+            lambda: ShortParserCache(maxsize=1024),
+            lambda: ShortValidationCache(maxsize=1024),
         ],
     )
     schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens,

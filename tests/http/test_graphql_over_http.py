@@ -10,6 +10,10 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
+from strawberry.extensions.parser_cache import _get_parse_cache
+from strawberry.extensions.validation_cache import _get_validate_cache
+
+from acikkapi.schema import MAX_CACHED_DOCUMENT
 from acikkapi.schema.limits import INTROSPECTION_DEPTH
 from tests.helpers import AYSE, SUBMIT, first_category, sign_in_to_apply
 
@@ -309,6 +313,20 @@ class TestAbuseLimits:
     async def test_a_document_with_more_tokens_than_the_limit_is_refused(self, world):
         document = "{ " + "__typename " * (world.settings.max_tokens + 10) + "}"
         assert_not_executed(await query(world, document), "tokens")
+
+    async def test_a_long_document_is_answered_but_never_kept_in_the_document_caches(self, world):
+        # Each cached document keeps its text: a long one is parsed and validated anew, so 1,024 of them up to
+        # the body limit each cannot fill memory.
+        caches = (_get_parse_cache(1024), _get_validate_cache(1024))
+        long_document = "{ __typename }" + " " * (MAX_CACHED_DOCUMENT + 1) + "# " + world.new_address()
+        short_document = "{ __typename } # " + world.new_address()
+        before = [cache.cache_info().currsize for cache in caches]
+        for _ in range(2):
+            response = await query(world, long_document)
+            assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
+        assert [cache.cache_info().currsize for cache in caches] == before
+        assert (await query(world, short_document)).status_code == 200
+        assert [cache.cache_info().currsize for cache in caches] == [size + 1 for size in before]
 
     async def test_a_body_above_the_limit_with_a_content_length_is_413(self, world):
         padding = " " * (world.settings.max_body_bytes + 1)
