@@ -59,7 +59,7 @@ def routing_number(routing_id: str) -> int:
 
 
 async def _take(context: Context, step, **arguments) -> Advanced:
-    """The service's `step` on a pooled connection of its own; the outbox is woken for its SMS."""
+    """The service's `step` on the request's pooled connection; the outbox is woken for its SMS."""
     async with context.connection() as connection:
         advanced = await step(connection, context.actor, **arguments)
     if advanced.sms:
