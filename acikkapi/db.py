@@ -168,8 +168,9 @@ class Prepared:
                 raise ValueError(f"{name}: a parameter computed at execution cannot be prepared")
             processor = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             self._params.append((bind.key if bind.required else None, bind.value, processor))
-        self._results = [column.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None)
-                         for column in statement.exported_columns]
+        processors = [column.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None)
+                      for column in statement.exported_columns]
+        self._results = processors if any(processors) else []  # empty: the rows are returned as they come
         self.keys = [column.key for column in statement.exported_columns]
 
     def _arguments(self, params: Mapping | Sequence) -> Sequence:
@@ -192,7 +193,7 @@ class Prepared:
         for listener in statement_listeners:
             listener(self.sql, options)
         rows = await driver.fetch(self.sql, *self._arguments(params))
-        if not any(self._results):
+        if not self._results:
             return rows
         processors = self._results
         return [[value if process is None or value is None else process(value)

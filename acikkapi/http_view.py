@@ -2,12 +2,10 @@
 codes, bounded request bodies, streaming upload limits and a CSRF guard for multipart requests."""
 
 import asyncio
-import ipaddress
 import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from functools import lru_cache
 from urllib.parse import unquote
 
 import orjson
@@ -23,6 +21,7 @@ from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 
 from acikkapi import reference_answers
+from acikkapi.addresses import counted_address
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, MAX_CACHED_DOCUMENT, mask_error, request_error
@@ -62,30 +61,14 @@ class Refused(HTTPException):
 
 
 def client_address(host: str | None) -> str | None:
-    """The client's address as the rate limits count it: IPv6 clients by their /64 (one subscriber's
-    network). A forwarded address that is not an IP address is refused."""
+    """The client's address as the rate limits count it (`addresses.counted_address`); a forwarded address that
+    is not an IP address is refused."""
     if host is None:
         return None
-    address = _counted_address(host) if len(host) <= MAX_ADDRESS_LENGTH else None
+    address = counted_address(host)
     if address is None:
         raise Refused(400, InvalidClientAddress())
     return address
-
-
-MAX_ADDRESS_LENGTH = 64  # an IPv6 address with a zone is shorter; anything longer is refused uncached
-
-
-@lru_cache(maxsize=4096)  # the same clients come back: parse each address once
-def _counted_address(host: str) -> str | None:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if address.version == 6:
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network((address, 64), strict=False).network_address)
-    return str(address)
 
 
 def negotiate(accept: str | None) -> str | None:

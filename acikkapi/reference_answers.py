@@ -9,7 +9,6 @@ and revalidate them by their ETag, a hash of the representation.
 """
 
 import hashlib
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +22,7 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+from acikkapi.addresses import counted_address
 from acikkapi.context import Services
 
 REFERENCE_FIELDS = frozenset({"provinces", "districts", "places", "serviceCategories"})
@@ -123,13 +123,7 @@ async def _key(request: Request, max_tokens: int) -> tuple | None:
 
 def _plain_address(request: Request) -> bool:
     """Whether the client's address is one the endpoint accepts (it refuses the others, cached or not)."""
-    if request.client is None:
-        return True
-    try:
-        ipaddress.ip_address(request.client.host)
-    except ValueError:
-        return False
-    return True
+    return request.client is None or counted_address(request.client.host) is not None
 
 
 @lru_cache(maxsize=1024)

@@ -162,10 +162,9 @@ class Compiler:
         step = self._step(node, field.type, None, fragments)
         if operation.operation is OperationType.QUERY:
             return None if node.arguments else Compiled(functions[node.name.value], (step,))
-        definition = self.schema.get_type_by_name(root_type.name)
-        [strawberry_field] = [f for f in definition.fields
-                              if self.schema.config.name_converter.get_graphql_name(f) == node.name.value]
         names = self.schema.config.name_converter
+        [strawberry_field] = [f for f in self.schema.get_type_by_name(root_type.name).fields
+                              if names.get_graphql_name(f) == node.name.value]
         arguments = tuple((names.from_argument(argument), argument.python_name, self._converter(argument.type))
                           for argument in strawberry_field.arguments)
         return CompiledMutation(_mutation_function(strawberry_field), node, field, arguments,
