@@ -1,4 +1,4 @@
-"""`acikkapi demo | serve | db upgrade | seed | purge`."""
+"""`acikkapi demo | serve | outbox | db upgrade | seed | purge`."""
 
 import argparse
 import ipaddress
@@ -75,6 +75,23 @@ async def serve(settings: Settings, *, demo: bool) -> None:
             await runner.cleanup()
 
 
+async def send_outbox(settings: Settings) -> None:
+    """The outbox dispatcher alone, for servers run with `outbox_in_server` off: SMS delivery then never
+    competes with answering requests, and a slow or failing gateway's retries stay out of the servers."""
+    from acikkapi.services.http import client_session
+    from acikkapi.services.outbox import OutboxDispatcher
+    from acikkapi.services.sms import HttpSmsGateway
+
+    engine = make_engine(resolve_database_url(settings), pool_size=4, settings=settings)
+    http = client_session(settings.http_timeout_seconds)
+    try:
+        log.warning("outbox: sending SMS through %s", settings.sms_url)
+        await OutboxDispatcher.of(settings, engine, HttpSmsGateway.of(settings, http)).run_forever()
+    finally:
+        await http.close()
+        await engine.dispose()
+
+
 async def purge(settings: Settings) -> None:
     """One retention sweep (the server also runs one every `retention_interval_seconds`)."""
     from acikkapi.services import retention
@@ -103,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("demo", help="migrate, load reference and demo data, start the simulators and serve")
     serve_parser = commands.add_parser("serve", help="migrate and serve")
     serve_parser.add_argument("--no-migrate", action="store_true")
+    commands.add_parser("outbox", help="send the queued SMS (for servers run with ACIKKAPI_OUTBOX_IN_SERVER=false)")
     db = commands.add_parser("db", help="database commands")
     db.add_argument("action", choices=["upgrade"])
     seed = commands.add_parser("seed", help="load reference data (addresses, categories, DETSİS units)")
@@ -137,10 +155,10 @@ def main(argv: list[str] | None = None) -> None:
         stop_embedded_postgres()
 
 
-def serve_forever(settings: Settings, *, demo: bool) -> None:
+def run_on_uvloop(coroutine) -> None:
     # uvicorn picks uvloop only for a loop it creates itself; ours is created here, so ask for it.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(settings, demo=demo))
+        runner.run(coroutine)
 
 
 def trusts_everyone(entry: str) -> bool:
@@ -155,7 +173,7 @@ def trusts_everyone(entry: str) -> bool:
 def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "demo":
         asyncio.run(prepare_database(settings, seed=True, demo=True))
-        serve_forever(settings, demo=True)
+        run_on_uvloop(serve(settings, demo=True))
     elif args.command == "serve":
         if any(trusts_everyone(entry) for entry in settings.forwarded_allow_ips.split(",")):
             sys.exit("acikkapi serve: ACIKKAPI_FORWARDED_ALLOW_IPS must list the proxies' addresses, not everyone "
@@ -165,7 +183,9 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
                         settings.public_base_url)
         if not args.no_migrate:
             asyncio.run(prepare_database(settings, seed=False, demo=False))
-        serve_forever(settings, demo=False)
+        run_on_uvloop(serve(settings, demo=False))
+    elif args.command == "outbox":
+        run_on_uvloop(send_outbox(settings))
     elif args.command == "db":
         asyncio.run(prepare_database(settings, seed=False, demo=False))
     elif args.command == "seed":

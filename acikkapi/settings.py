@@ -106,7 +106,9 @@ class Settings(BaseSettings):
 
     # Outbox: up to `outbox_concurrency` sends in flight, each failing after `outbox_send_timeout_seconds`
     # (a hung gateway then holds one slot, never the others). A claimed message is leased for twice the
-    # timeout plus 30 s: if its dispatcher dies, another sends it after that.
+    # timeout plus 30 s: if its dispatcher dies, another sends it after that. With `outbox_in_server` off the
+    # server only queues, and `acikkapi outbox` sends in a process of its own (it claims every poll).
+    outbox_in_server: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_max_attempts: int = 12
     outbox_backoff_seconds: float = 5.0

@@ -17,7 +17,9 @@ What it does:
    (100,000) with 1-3 category rows, 1-4 history rows, attachment rows, their SMS and their ended sessions;
    VACUUM ANALYZE.
 2. Processes: the identity and SMS simulators, `acikkapi serve --no-migrate` and scripts/bench_raw.py, each on
-   a free port, configured by the same ACIKKAPI_* variables (a random secret key, code limits raised).
+   a free port, configured by the same ACIKKAPI_* variables (a random secret key, code limits raised). The
+   server runs as a production deployment would run it apart from SMS delivery: ACIKKAPI_OUTBOX_IN_SERVER=false
+   and `acikkapi outbox` beside it.
 3. Sessions, through the server's API: an APPLY session (its code read from the SMS simulator's
    /sms/mesajlar) submits an application and a TRACK session is opened for it; a second APPLY session is the
    template of the submit pools: before each run, copies of its row, each with its own token (stored as
@@ -50,9 +52,9 @@ What it does:
    wrk (1 thread, --connections, --warmup then --seconds; submit also at 64 connections). The endpoint and
    PostgreSQL share the first CPU (so requests per second compare the whole cost of a request, database
    included); wrk and the simulators have the others. Server CPU per request is the endpoint process's
-   utime+stime (/proc/<pid>/stat) over the run over the requests wrk completed; for the server's submit and
-   route it also counts sending the run's SMS (its dispatcher's work until the outbox is empty), which the raw
-   endpoint only queues. Every answer is checked in wrk's Lua (status 200, no "errors", the expected field)
+   utime+stime (/proc/<pid>/stat) over the run over the requests wrk completed. For submit and route, the
+   dispatcher's CPU for sending the run's SMS (until the outbox is empty), which the raw endpoint only queues,
+   is reported beside it, and once more added to it in the targets. Every answer is checked in wrk's Lua (status 200, no "errors", the expected field)
    and every submit must have made its application, every step moved its application on, or the run is
    reported as bad.
 
@@ -149,6 +151,7 @@ class Endpoint:
     url: str
     process: subprocess.Popen
     log_path: Path
+    outbox: subprocess.Popen | None = None  # the server's SMS dispatcher, run apart (`acikkapi outbox`)
 
     @property
     def pid(self) -> int:
@@ -156,6 +159,9 @@ class Endpoint:
 
     def cpu_seconds(self) -> float:
         return process_cpu_seconds(self.pid)
+
+    def outbox_cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.outbox.pid) if self.outbox else 0.0
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
@@ -219,11 +225,14 @@ class Processes:
 @contextmanager
 def paused(endpoint: Endpoint):
     """The endpoint not being measured must not run: its dispatcher would send the other's SMS."""
-    os.kill(endpoint.pid, signal.SIGSTOP)
+    pids = [endpoint.pid] + ([endpoint.outbox.pid] if endpoint.outbox else [])
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
     try:
         yield
     finally:
-        os.kill(endpoint.pid, signal.SIGCONT)
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 async def wait_ready(endpoint: Endpoint, path: str, timeout: float = 90) -> None:
@@ -895,7 +904,7 @@ class Run:
     bad: int
     sample: str
     server_cpu: float = 0.0
-    drain_cpu: float = 0.0
+    outbox_cpu: float = 0.0  # the dispatcher's process: the run's SMS delivered, during the run and after it
     database_cpu: float = 0.0
     server_busy: float = 0.0
     load_busy: float = 0.0
@@ -907,6 +916,10 @@ class Run:
     @property
     def cpu_ms(self) -> float:
         return 1000 * self.server_cpu / max(self.requests, 1)
+
+    @property
+    def outbox_ms(self) -> float:
+        return 1000 * self.outbox_cpu / max(self.requests, 1)
 
 
 async def wrk(url: str, script: Path, connections: int, seconds: float, cpus: set[int]) -> Run:
@@ -960,8 +973,8 @@ def trips_text(value: float) -> str:
 def report(results: dict, counts: dict, args, machine: str, postgres: str, pinned: str) -> str:
     lines = [
         "| path | product req/s | raw req/s | ratio | p50 / p99 product | p50 / p99 raw "
-        "| server CPU per request | CPU ratio | DB round trips product / raw |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server CPU per request | CPU ratio | SMS delivery CPU per request | DB round trips product / raw |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, connections in runs_of(args):
         if (key, connections, "product") not in results:
@@ -977,22 +990,25 @@ def report(results: dict, counts: dict, args, machine: str, postgres: str, pinne
             f"| {label} | {product.rate:,.0f} | {raw.rate:,.0f} | {product.rate / raw.rate:.2f} "
             f"| {milliseconds(product.p50_ms)} / {milliseconds(product.p99_ms)} ms "
             f"| {milliseconds(raw.p50_ms)} / {milliseconds(raw.p99_ms)} ms "
-            f"| {product.cpu_ms:.2f} ms vs {raw.cpu_ms:.2f} ms | {raw.cpu_ms / product.cpu_ms:.2f} | {trips} |")
+            f"| {product.cpu_ms:.2f} ms vs {raw.cpu_ms:.2f} ms | {raw.cpu_ms / product.cpu_ms:.2f} "
+            f"| {f'{product.outbox_ms:.2f} ms' if key in SENDS_SMS else '–'} | {trips} |")
     lines.append("")
     lines.append(f"Machine: {machine}; PostgreSQL {postgres} (embedded, pgserver). {pinned} "
                  f"wrk: 1 thread, {args.connections} connections, {args.warmup:g} s warm-up + {args.seconds:g} s "
-                 f"per path; {args.applications:,} applications in the database.")
+                 f"per path; {args.applications:,} applications in the database. The server runs with "
+                 f"ACIKKAPI_OUTBOX_IN_SERVER=false and `acikkapi outbox` beside it on its CPU: server CPU is the "
+                 f"server's process, SMS delivery CPU the dispatcher's (the raw endpoint only queues its SMS).")
     return "\n".join(lines)
 
 
 def details(results: dict) -> str:
-    lines = ["| run | requests | seconds | endpoint CPU | of it, sending SMS after the run "
+    lines = ["| run | requests | seconds | endpoint CPU | SMS dispatcher CPU, during and after the run "
              "| PostgreSQL CPU per request | endpoint's CPU busy | load CPU busy | bad answers |",
              "|---|---|---|---|---|---|---|---|---|"]
     for (key, connections, name), run in results.items():
         lines.append(
             f"| {key}, {connections} connections, {name} | {run.requests:,} | {run.seconds:.1f} s "
-            f"| {run.server_cpu:.2f} s | {run.drain_cpu:.2f} s | {1000 * run.database_cpu / max(run.requests, 1):.2f} ms "
+            f"| {run.server_cpu:.2f} s | {run.outbox_cpu:.2f} s | {1000 * run.database_cpu / max(run.requests, 1):.2f} ms "
             f"| {run.server_busy:.0%} | {run.load_busy:.0%} | {run.bad} |")
     return "\n".join(lines)
 
@@ -1025,9 +1041,14 @@ def targets(results: dict, counts: dict, args) -> list[str]:
     ratios = {key: results[key, c, "raw"].cpu_ms / results[key, c, "product"].cpu_ms
               for key in TRANSITIONS if have(key, c)}
     if ratios:
+        with_sms = {key: results[key, c, "raw"].cpu_ms / (results[key, c, "product"].cpu_ms
+                                                          + results[key, c, "product"].outbox_ms)
+                    for key in ratios if key in SENDS_SMS}
         out.append(f"transitions ≥ 0.35 of raw in CPU per request: "
                    f"{', '.join(f'{key} {ratio:.2f}' for key, ratio in ratios.items())}, "
-                   f"{verdict(min(ratios.values()) >= 0.35)}")
+                   f"{verdict(min(ratios.values()) >= 0.35)}"
+                   + "".join(f" (counting the dispatcher's CPU for {key}'s SMS too: {ratio:.2f})"
+                             for key, ratio in with_sms.items()))
     for key in ROUND_TRIP_GOALS:
         if (key, "product") in counts:
             product, raw = counts[key, "product"], counts[key, "raw"]
@@ -1102,7 +1123,9 @@ async def benchmark(args) -> None:
         env.update({"ACIKKAPI_IDENTITY_URL": urls["identity"], "ACIKKAPI_SMS_URL": urls["sms"]})
         product = Endpoint("server", product_url, *processes.start(
             "server", [sys.executable, "-m", "acikkapi.cli", "serve", "--no-migrate"],
-            {**env, "ACIKKAPI_PORT": str(product_port)}, server_cpus))
+            {**env, "ACIKKAPI_PORT": str(product_port), "ACIKKAPI_OUTBOX_IN_SERVER": "false"}, server_cpus))
+        product.outbox, _ = processes.start("outbox", [sys.executable, "-m", "acikkapi.cli", "outbox"], env,
+                                            server_cpus)
         raw = Endpoint("raw endpoint", raw_url, *processes.start(
             "raw", [sys.executable, str(ROOT / "scripts" / "bench_raw.py"), "--port", str(raw_port)], env,
             server_cpus))
@@ -1299,6 +1322,7 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                 await settle()
                 run_script, pool = await script(args.seconds)
                 cpu, database = endpoint.cpu_seconds(), postgres_cpu_seconds(postmaster)
+                outbox_cpu = endpoint.outbox_cpu_seconds()
                 busy = cpu_busy_seconds(server_cpus), cpu_busy_seconds(load_cpus)
                 run = await wrk(endpoint.url, run_script, connections, args.seconds, load_cpus)
                 run.server_cpu = endpoint.cpu_seconds() - cpu
@@ -1306,8 +1330,7 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                 run.load_busy = (cpu_busy_seconds(load_cpus) - busy[1]) / run.seconds / len(load_cpus)
                 if key in SENDS_SMS and name == "product":
                     await outbox_drained(db)
-                    run.drain_cpu = endpoint.cpu_seconds() - cpu - run.server_cpu
-                    run.server_cpu += run.drain_cpu
+                    run.outbox_cpu = endpoint.outbox_cpu_seconds() - outbox_cpu
                 run.database_cpu = postgres_cpu_seconds(postmaster) - database
                 if pool is not None:
                     used = await pool.used(db)

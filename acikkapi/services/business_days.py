@@ -14,6 +14,7 @@ The rules, in the order they apply:
 """
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -29,9 +30,13 @@ def is_business_day(day: date) -> bool:
 
 def due_date(start: datetime, business_days: int = ANSWER_BUSINESS_DAYS) -> date:
     """The last day to answer a routing made at `start` (timezone-aware)."""
+    return _due_after(_istanbul(start).date(), business_days)
+
+
+@lru_cache(maxsize=64)  # every routing of a day has the same due date
+def _due_after(day: date, business_days: int) -> date:
     if business_days < 1:
         raise ValueError("business_days must be at least 1")
-    day = _istanbul(start).date()
     while business_days:
         day += timedelta(days=1)
         if is_business_day(day):

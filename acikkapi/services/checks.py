@@ -4,10 +4,20 @@ A number that its column cannot hold is no row's id: callers answer it exactly l
 Sent to the database, it would fail as a type error there (e.g. "smallint out of range") instead.
 """
 
+from functools import cache
+
 from sqlalchemy import BigInteger, SmallInteger
 
 
 def fits(value: int | None, column) -> bool:
     """Whether `value` is within the range of the integer `column` (a model attribute); None fits."""
+    if value is None:
+        return True
+    low, high = _bounds(column)
+    return low <= value < high
+
+
+@cache  # a model attribute's `type` is a slow lookup; the columns are few and fixed
+def _bounds(column) -> tuple[int, int]:
     bits = 16 if isinstance(column.type, SmallInteger) else 64 if isinstance(column.type, BigInteger) else 32
-    return value is None or -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    return -(2 ** (bits - 1)), 2 ** (bits - 1)

@@ -14,7 +14,8 @@ connection is held while a gateway answers:
    next claim, in the same statement (under load one statement marks and claims many); a failed attempt is
    marked at once, in a statement of its own.
 A slot is free again as soon as its send ends, and the dispatcher then claims for it: a hung send holds its own
-slot until its timeout, never the messages queued after it. Several server processes may run it.
+slot until its timeout, never the messages queued after it. Several processes may run it: every server by
+default, or `acikkapi outbox` apart from servers run with `outbox_in_server` off.
 A gateway outage only delays messages: they stay PENDING with a growing backoff until they go out (a code
 until its expiry).
 
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from acikkapi.db import Prepared, hide_values
 from acikkapi.models import OutboxMessage, OutboxStatus
 from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
+from acikkapi.settings import Settings
 
 log = hide_values(logging.getLogger(__name__))
 
@@ -161,6 +163,12 @@ class OutboxDispatcher:
         self.sent: list[Claimed] = []  # taken by the gateway, to be marked SENT by the next claim
         self.backlog = False  # the last claim took every free slot: more may be due when a slot frees up
 
+    @classmethod
+    def of(cls, settings: Settings, engine: AsyncEngine, gateway: SmsGateway) -> "OutboxDispatcher":
+        return cls(engine, gateway, poll_seconds=settings.outbox_poll_seconds,
+                   max_attempts=settings.outbox_max_attempts, backoff_seconds=settings.outbox_backoff_seconds,
+                   concurrency=settings.outbox_concurrency, send_timeout_seconds=settings.outbox_send_timeout_seconds)
+
     async def run_forever(self) -> None:
         try:
             while True:
@@ -181,6 +189,11 @@ class OutboxDispatcher:
             for task in sending:
                 task.cancel()
             await asyncio.gather(*sending, return_exceptions=True)
+            if self.sent:  # what the gateway took is marked now, not sent again when its lease runs out
+                try:
+                    await self.claim(0)
+                except Exception:
+                    log.exception("outbox: the messages sent last could not be marked")
 
     async def start_due(self) -> list[asyncio.Task]:
         """Mark what was sent, claim due messages for the free slots and start sending each; returns the sends
