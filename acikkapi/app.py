@@ -76,19 +76,20 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         engine = make_engine(resolve_database_url(settings), settings.db_pool_size, settings)
         http = client_session(settings.http_timeout_seconds)
         sessionmaker = make_sessionmaker(engine)
-        dispatcher = OutboxDispatcher.of(settings, engine, sms or HttpSmsGateway.of(settings, http))
+        dispatcher = (OutboxDispatcher.of(settings, engine, sms or HttpSmsGateway.of(settings, http))
+                      if settings.outbox_in_server else None)  # else `acikkapi outbox` sends
         services = Services(
             settings=settings, sessionmaker=sessionmaker, reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
             reference=ReferenceCache(sessionmaker, settings.reference_check_seconds),
             identity=identity or HttpIdentityService.of(settings, http), eicisleri=HttpEIcisleri.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir),
-            wake_outbox=dispatcher.wakeup.set if settings.outbox_in_server else lambda: None)
+            wake_outbox=dispatcher.wakeup.set if dispatcher else lambda: None)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)
         gc.freeze()  # the schema, models and modules live as long as the process: no collection walks them
         tasks = [asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
                                      name="retention")]
-        if settings.outbox_in_server:
+        if dispatcher:
             tasks.append(asyncio.create_task(dispatcher.run_forever(), name="outbox"))
         try:
             yield

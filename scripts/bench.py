@@ -54,9 +54,9 @@ What it does:
    included); wrk and the simulators have the others. Server CPU per request is the endpoint process's
    utime+stime (/proc/<pid>/stat) over the run over the requests wrk completed. For submit and route, the
    dispatcher's CPU for sending the run's SMS (until the outbox is empty), which the raw endpoint only queues,
-   is reported beside it, and once more added to it in the targets. Every answer is checked in wrk's Lua (status 200, no "errors", the expected field)
-   and every submit must have made its application, every step moved its application on, or the run is
-   reported as bad.
+   is reported beside it, and once more added to it in the targets. Every answer is checked in wrk's Lua
+   (status 200, no "errors", the expected field) and every submit must have made its application, every step
+   moved its application on, or the run is reported as bad.
 
 The numbers move with the machine's other load (the details show how busy each CPU was, other tenants
 included): compare ratios from one run, not absolute figures across runs or machines.
