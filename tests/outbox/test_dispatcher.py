@@ -1,8 +1,8 @@
 """The outbox dispatcher against an SMS gateway that does NOT de-duplicate: every request it takes is an SMS
 on someone's phone. Leases, the pool of concurrent sends, per-send timeouts, code priority and expiry.
 
-The tests run their own dispatchers, as several server processes would; the server's own one only polls at
-start (nothing here wakes it)."""
+The tests run their own dispatchers, as several server processes would; the server runs none (had it one, its
+first poll, at start, could take a test's messages)."""
 
 import asyncio
 import json
@@ -12,7 +12,7 @@ import pytest
 
 from tests.outbox.support import dispatcher_factory, queue, received, rows, run_until_idle, wait_until
 
-SETTINGS = {"outbox_poll_seconds": 3600}
+SETTINGS = {"outbox_in_server": False}
 
 
 @pytest.fixture(autouse=True)
