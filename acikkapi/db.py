@@ -7,6 +7,8 @@ from pathlib import Path
 
 import asyncpg
 import sqlalchemy.exc
+from sqlalchemy import bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
@@ -137,6 +139,13 @@ _DIALECT = asyncpg_dialect()
 # Called with each prepared statement's SQL and its connection's execution options before it runs (the tests
 # count statements with it, as they count SQLAlchemy's through its before_cursor_execute event).
 statement_listeners: list[Callable[[str, Mapping], None]] = []
+
+
+def unnested(table, *names: str, prefix: str = ""):
+    """unnest() of one array parameter per column (named `prefix` + the column's name): the rows of a multi-row
+    insert, as one FROM item."""
+    return (func.unnest(*(bindparam(prefix + name, type_=ARRAY(table.c[name].type)) for name in names))
+            .table_valued(*names).render_derived())
 
 
 class Prepared:

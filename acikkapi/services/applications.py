@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from acikkapi.db import Prepared
+from acikkapi.db import Prepared, unnested
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationStatus, Attachment,
     AuthSession, Channel, District, EventAction, Gender, OutboxMessage, Place, Role, ServiceCategory,
@@ -127,12 +127,6 @@ def _constant(value: str | int):
     return literal_column(f"'{value}'" if isinstance(value, str) else str(int(value)))
 
 
-def _rows(table, *names: str):
-    """unnest() of one array parameter per column: the rows of a multi-row insert, as one FROM item."""
-    return (func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names))
-            .table_valued(*names).render_derived())
-
-
 def _intake(*, claims_session: bool, with_files: bool):
     """The whole registration as one statement, so one round trip and no BEGIN … COMMIT: the application, its
     category rows, attachments, history row and tracking-number SMS, all or nothing.
@@ -155,7 +149,7 @@ def _intake(*, claims_session: bool, with_files: bool):
         new_insert = new_insert.on_conflict_do_nothing(
             index_elements=["created_by_id", "idempotency_key"], index_where=_application.c.idempotency_key.isnot(None))
     new = new_insert.returning(_application.c.id, _application.c.tracking_no).cte("new")
-    category_rows = _rows(_category_row, "position", "category_id", "subcategory_id", "description")
+    category_rows = unnested(_category_row, "position", "category_id", "subcategory_id", "description")
     writes = [
         insert(_category_row).from_select(
             ["application_id", *category_rows.c.keys()],
@@ -172,7 +166,7 @@ def _intake(*, claims_session: bool, with_files: bool):
                    _constant(TEMPLATES[SUBMITTED_SMS].priority)), include_defaults=False),
     ]
     if with_files:
-        files = _rows(_attachment, "storage_key", "file_name", "content_type", "size", "sha256")
+        files = unnested(_attachment, "storage_key", "file_name", "content_type", "size", "sha256")
         writes.append(insert(_attachment).from_select(
             ["application_id", "uploaded_by_id", *files.c.keys()],
             select(new.c.id, bindparam("created_by_id", type_=_attachment.c.uploaded_by_id.type), *files.c)

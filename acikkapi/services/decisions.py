@@ -2,11 +2,11 @@
 flags, sending it for the MİA's approval, the MİA's evaluation, and closing it with the answer to the
 citizen. Each is one step of services/workflow.py."""
 
-from sqlalchemy import Integer, any_, bindparam, delete, func, insert, select, true
+from sqlalchemy import Integer, any_, bindparam, delete, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from acikkapi.db import Prepared
+from acikkapi.db import unnested
 from acikkapi.models import ApplicationCategory, ApplicationResult, PriorityGroup, ServiceCategory
 from acikkapi.permissions.actor import Actor
 from acikkapi.services import workflow
@@ -15,7 +15,7 @@ from acikkapi.services.checks import fits
 from acikkapi.services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, raises
 from acikkapi.services.tckn import check_text
 from acikkapi.services.workflow import (
-    Action, Advanced, ConcurrentChange, MiaReviewRequired, Seen, TransitionNotAllowed,
+    Action, Advanced, ConcurrentChange, MiaReviewRequired, TransitionNotAllowed,
 )
 
 MAX_NOTE_LENGTH = 2000
@@ -41,8 +41,7 @@ _ROW_COLUMNS = ("position", "category_id", "subcategory_id", "description")
 
 def _replace_categories(advanced):
     """The application's category rows replaced: the old ones deleted, the new ones inserted."""
-    rows = func.unnest(*(bindparam(f"p_{name}", type_=ARRAY(_row.c[name].type)) for name in _ROW_COLUMNS)) \
-        .table_valued(*_ROW_COLUMNS).render_derived()
+    rows = unnested(_row, *_ROW_COLUMNS, prefix="p_")
     return [delete(_row).where(_row.c.application_id == advanced.c.id).cte("replaced"),
             insert(_row).from_select(["application_id", *_ROW_COLUMNS],
                                      select(advanced.c.id, *rows.c).select_from(advanced).join(rows, true()),
@@ -87,18 +86,8 @@ async def update_categories(connection: AsyncConnection, actor: Actor, *, tracki
     values = [(position, row.category_id, row.subcategory_id, (row.description or "").strip() or None)
               for position, row in enumerate(rows, start=1)]
     columns = {f"p_{name}": list(column) for name, column in zip(_ROW_COLUMNS, zip(*values))}
-    return await _decide(connection, actor, Action.UPDATE_CATEGORIES, _CATEGORIES, tracking_no=tracking_no,
-                         expected_version=expected_version, **columns)
-
-
-async def _decide(connection: AsyncConnection, actor: Actor, action: Action, write: Prepared, *, tracking_no: int,
-                  expected_version: int | None, note: str | None = None, **params) -> Advanced:
-    """A step on the application as a whole: the table decides, `write` writes it with `note` and `params`."""
-    async def attempt(app: Seen) -> Advanced | None:
-        step = workflow.step_for(app, action, actor.role)
-        return await workflow.advance(connection, actor, app, step, write, note=note, **params)
-
-    return await workflow.take(connection, actor, attempt, tracking_no=tracking_no, expected_version=expected_version)
+    return await workflow.decide(connection, actor, Action.UPDATE_CATEGORIES, _CATEGORIES,
+                                 tracking_no=tracking_no, expected_version=expected_version, **columns)
 
 
 def _yes(flag: bool) -> str:
@@ -112,9 +101,9 @@ async def set_flags(connection: AsyncConnection, actor: Actor, *, tracking_no: i
     """The directive's flags: özellikli (to be seen by the MİA), gizli, and the applicant's priority group."""
     note = (f"Özellikli: {_yes(is_special)}, Gizli: {_yes(is_confidential)}, "
             f"Öncelikli grup: {priority_group.value if priority_group else 'Yok'}")
-    return await _decide(connection, actor, Action.SET_FLAGS, _FLAGS, tracking_no=tracking_no,
-                         expected_version=expected_version, note=note, p_is_special=is_special,
-                         p_is_confidential=is_confidential, p_priority_group=priority_group)
+    return await workflow.decide(connection, actor, Action.SET_FLAGS, _FLAGS, tracking_no=tracking_no,
+                                 expected_version=expected_version, note=note, p_is_special=is_special,
+                                 p_is_confidential=is_confidential, p_priority_group=priority_group)
 
 
 @raises(ConfirmationRequired)
@@ -127,16 +116,16 @@ def check_confirmed(confirm: bool) -> None:
 async def send_to_mia(connection: AsyncConnection, actor: Actor, *, tracking_no: int, note: str | None,
                       expected_version: int | None = None) -> Advanced:
     """MİA Onayına Gönder (confirmed by the caller): the application waits for the MİA's evaluation."""
-    return await _decide(connection, actor, Action.SEND_TO_MIA, workflow.ADVANCE, tracking_no=tracking_no,
-                         expected_version=expected_version, note=note)
+    return await workflow.decide(connection, actor, Action.SEND_TO_MIA, tracking_no=tracking_no,
+                                 expected_version=expected_version, note=note)
 
 
 @raises(NotFound, ConcurrentChange, TransitionNotAllowed, PermissionDenied)
 async def review_as_mia(connection: AsyncConnection, actor: Actor, *, tracking_no: int, note: str,
                         expected_version: int | None = None) -> Advanced:
     """The MİA of the office evaluates an application sent for approval and returns it to the AKS with a note."""
-    return await _decide(connection, actor, Action.MIA_REVIEW, workflow.ADVANCE, tracking_no=tracking_no,
-                         expected_version=expected_version, note=note)
+    return await workflow.decide(connection, actor, Action.MIA_REVIEW, tracking_no=tracking_no,
+                                 expected_version=expected_version, note=note)
 
 
 @raises(ValidationFailed)
@@ -156,6 +145,6 @@ async def close_application(connection: AsyncConnection, actor: Actor, *, tracki
                             result: ApplicationResult, answer: str | None,
                             expected_version: int | None = None) -> Advanced:
     """İşlemi Kapat: the answer to the citizen and the result; the applicant is told by SMS. Final."""
-    return await _decide(connection, actor, Action.CLOSE, _CLOSE, tracking_no=tracking_no,
-                         expected_version=expected_version, note=f"Sonuç: {result.value}", p_result=result,
-                         p_answer=answer)
+    return await workflow.decide(connection, actor, Action.CLOSE, _CLOSE, tracking_no=tracking_no,
+                                 expected_version=expected_version, note=f"Sonuç: {result.value}", p_result=result,
+                                 p_answer=answer)

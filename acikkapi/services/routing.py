@@ -7,6 +7,7 @@ from sqlalchemy import Integer, any_, bindparam, exists, func, insert, select, t
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from acikkapi.db import unnested
 from acikkapi.models import Application, Attachment, Routing, RoutingStatus, Unit
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import Scope, scope_of
@@ -72,8 +73,7 @@ def _answer(advanced):
                 .values(status=RoutingStatus.ANSWERED, answer=bindparam("p_answer"),
                         answered_by_id=bindparam("p_actor"), answered_at=func.now(), version=_routing.c.version + 1)
                 .returning(_routing.c.id, _routing.c.application_id).cte("answered"))
-    files = func.unnest(*(_array(_attachment.c[name], f"p_{name}") for name in _FILE_COLUMNS)) \
-        .table_valued(*_FILE_COLUMNS).render_derived()
+    files = unnested(_attachment, *_FILE_COLUMNS, prefix="p_")
     return [answered, insert(_attachment).from_select(
         ["application_id", "routing_id", "uploaded_by_id", *_FILE_COLUMNS],
         select(answered.c.application_id, answered.c.id, bindparam("p_actor", type_=Integer), *files.c)
@@ -145,12 +145,8 @@ async def answer_routing(connection: AsyncConnection, actor: Actor, *, routing_i
     files = [(key, info.file_name, info.content_type, info.size, info.sha256) for key, info in stored]
     columns = {f"p_{name}": list(values) for name, values in zip(_FILE_COLUMNS, zip(*files) if files else [()] * 5)}
 
-    async def attempt(app: Seen) -> Advanced | None:
-        step = workflow.step_for(app, Action.ANSWER, actor.role)
-        return await workflow.advance(connection, actor, app, step, _ANSWER, note=answer, routing_id=routing_id,
-                                      answered_now=1, p_answer=answer, **columns)
-
-    return await workflow.take(connection, actor, attempt, routing_id=routing_id)
+    return await workflow.decide(connection, actor, Action.ANSWER, _ANSWER, routing_id=routing_id, note=answer,
+                                 answered_now=1, p_answer=answer, **columns)
 
 
 @raises(ValidationFailed)
@@ -163,9 +159,5 @@ async def return_answer(connection: AsyncConnection, actor: Actor, *, routing_id
                         expected_version: int | None = None) -> Advanced:
     """The AKS finds a unit's answer unsuitable and sends it back with `reason`: the unit answers again and
     the application waits for it."""
-    async def attempt(app: Seen) -> Advanced | None:
-        step = workflow.step_for(app, Action.RETURN_ANSWER, actor.role)
-        return await workflow.advance(connection, actor, app, step, _RETURN, note=reason, routing_id=routing_id,
-                                      p_reason=reason)
-
-    return await workflow.take(connection, actor, attempt, routing_id=routing_id, expected_version=expected_version)
+    return await workflow.decide(connection, actor, Action.RETURN_ANSWER, _RETURN, routing_id=routing_id,
+                                 expected_version=expected_version, note=reason, p_reason=reason)

@@ -332,3 +332,17 @@ async def advance(connection: AsyncConnection, actor: Actor, app: Seen, step: St
         "p_routing": routing_id, "p_phone": app.phone, "p_template": step.sms, "p_name": app.applicant_name,
         "p_tracking_no": app.tracking_no, "p_send_sms": send_sms, **params})
     return None if row is None else Advanced(app.tracking_no, status, row[0], send_sms)
+
+
+async def decide(connection: AsyncConnection, actor: Actor, action: Action, write: Prepared = ADVANCE, *,
+                 tracking_no: int | None = None, routing_id: int | None = None,
+                 expected_version: int | None = None, note: str | None = None, answered_now: int = 0,
+                 **params) -> Advanced:
+    """A step that the table alone decides, on the application by `tracking_no` or on the routing `routing_id`:
+    `write` writes it with `note` and `params`."""
+    async def attempt(app: Seen) -> Advanced | None:
+        return await advance(connection, actor, app, step_for(app, action, actor.role), write, note=note,
+                             routing_id=routing_id, answered_now=answered_now, **params)
+
+    return await take(connection, actor, attempt, tracking_no=tracking_no, routing_id=routing_id,
+                      expected_version=expected_version)
