@@ -7,8 +7,8 @@ from pathlib import Path
 
 import asyncpg
 import sqlalchemy.exc
-from sqlalchemy import bindparam, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
@@ -146,6 +146,13 @@ def unnested(table, *names: str, prefix: str = ""):
     insert, as one FROM item."""
     return (func.unnest(*(bindparam(prefix + name, type_=ARRAY(table.c[name].type)) for name in names))
             .table_valued(*names).render_derived())
+
+
+def records(*columns, order_by, select_from, where):
+    """The rows as an array of anonymous records (null when there are none), ordered: a scalar subquery, which
+    asyncpg decodes to a list of typed tuples."""
+    return (select(func.array_agg(aggregate_order_by(func.row(*columns), *order_by)))
+            .select_from(select_from).where(*where).scalar_subquery())
 
 
 class Prepared:

@@ -9,11 +9,11 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from acikkapi.db import Prepared
-from acikkapi.models import AuthSession, District, OtpChallenge, Province, Purpose, Unit, UnitKind, User
+from acikkapi.db import Prepared, records
+from acikkapi.models import AuthSession, District, OtpChallenge, Province, Purpose, Unit, UnitKind, User, user_unit
 from acikkapi.settings import Settings
 
 TOUCH_EVERY = timedelta(seconds=30)  # idle tracking without a write per request
@@ -57,9 +57,11 @@ async def _open(session: AsyncSession, settings: Settings, now: datetime, **fiel
 _SESSION, _USER = AuthSession.__table__, User.__table__
 _province, _district = Province.__table__, District.__table__
 _USER_COLUMNS = [column.label(f"staff_{column.key}") for column in _USER.columns]
-_UNITS = literal_column("""ARRAY(
-    SELECT ROW(n.detsis_no, n.name, n.kind, n.province_id, n.parent_no, n.active)
-    FROM user_unit uu JOIN unit n ON n.detsis_no = uu.unit_no WHERE uu.user_id = app_user.id ORDER BY n.detsis_no)""")
+_unit = Unit.__table__
+_UNITS = records(_unit.c.detsis_no, _unit.c.name, _unit.c.kind, _unit.c.province_id, _unit.c.parent_no,
+                 _unit.c.active, order_by=[_unit.c.detsis_no],
+                 select_from=user_unit.join(_unit, _unit.c.detsis_no == user_unit.c.unit_no),
+                 where=[user_unit.c.user_id == _USER.c.id])
 _LIVE_SESSION = (
     select(_SESSION, func.now().label("now"), *_USER_COLUMNS, _province.c.name.label("province_name"),
            _district.c.name.label("district_name"), _district.c.province_id.label("district_province_id"),
@@ -103,7 +105,7 @@ def _staff_user(row: dict) -> User:
     return User.detached(
         **{column.key: row[f"staff_{column.key}"] for column in _USER.columns},
         units=[Unit.detached(detsis_no=no, name=name, kind=UnitKind[kind], province_id=unit_province, parent_no=parent,
-                             active=active) for no, name, kind, unit_province, parent, active in row["units"]],
+                             active=active) for no, name, kind, unit_province, parent, active in row["units"] or ()],
         province=None if province_id is None else Province.detached(id=province_id, name=row["province_name"]),
         district=None if district_id is None else District.detached(
             id=district_id, province_id=row["district_province_id"], name=row["district_name"]))

@@ -10,10 +10,10 @@ all); see permissions/applications.py.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from acikkapi.db import records
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult, ApplicationStatus,
     Attachment, Channel, District, EventAction, Gender, Place, PriorityGroup, Province, Role, Routing,
@@ -38,23 +38,17 @@ def _name(user):
     return user.c.first_name + " " + user.c.last_name
 
 
-def _records(*columns, order_by, select_from, where):
-    """The rows as an array of anonymous records (null when there are none), ordered."""
-    return (select(func.array_agg(aggregate_order_by(func.row(*columns), *order_by)))
-            .select_from(select_from).where(*where).scalar_subquery())
-
-
 def _view(scope: Scope):
-    categories = _records(
+    categories = records(
         _row.c.position, _category.c.name, _subcategory.c.name, _row.c.description, order_by=[_row.c.position],
         select_from=_row.join(_category, _category.c.id == _row.c.category_id)
         .join(_subcategory, _subcategory.c.id == _row.c.subcategory_id),
         where=[_row.c.application_id == _a.c.id])
-    files = _records(
+    files = records(
         _file.c.id, _file.c.routing_id, _file.c.file_name, _file.c.content_type, _file.c.size, _file.c.uploaded_at,
         order_by=[_file.c.uploaded_at, _file.c.id], select_from=_file,
         where=[_file.c.application_id == _a.c.id, visible_attachments(scope)])
-    routings = _records(
+    routings = records(
         _r.c.id, _r.c.parent_id, _r.c.unit_no, _unit.c.name, _r.c.status, _r.c.due_date, _r.c.created_at,
         _name(_creator), _r.c.answer, _r.c.answered_at, _name(_answerer), _r.c.return_reason,
         order_by=[_r.c.id],
@@ -62,7 +56,7 @@ def _view(scope: Scope):
         .join(_creator, _creator.c.id == _r.c.created_by_id)
         .outerjoin(_answerer, _answerer.c.id == _r.c.answered_by_id),
         where=[_r.c.application_id == _a.c.id, visible_routings(scope)])
-    history = _records(
+    history = records(
         _e.c.action, _e.c.status, _e.c.note, _e.c.actor_label, _e.c.actor_role, _e.c.public, _e.c.routing_id,
         _e.c.created_at, order_by=[_e.c.id], select_from=_e,
         where=[_e.c.application_id == _a.c.id, visible_events(scope)])
