@@ -156,13 +156,40 @@ query($trackingNo: Int!) {
   }
 }"""
 
-MY_ROUTINGS = """
-query($first: Int) {
-  myRoutings(first: $first) {
-    routingId unit { detsisNo name } status statusLabel dueDate overdue routedAt trackingNo
-    applicationStatus applicationStatusLabel kind kindLabel subject
-  }
-}"""
+LISTED_APPLICATION = """
+    id trackingNo status statusLabel result resultLabel kind kindLabel channel channelLabel createdAt arrivalDate
+    isSpecial isConfidential priorityGroup priorityGroupLabel tcKimlikNo firstName lastName subjectSummary
+    categories { position category subcategory description }
+    routings { id unit { detsisNo name } status statusLabel dueDate overdue routedAt answeredAt }
+    unitArrivalAt dueDate overdue"""
+
+SEARCH = f"""
+query($filter: ApplicationFilter, $first: Int, $after: String) {{
+  searchApplications(filter: $filter, first: $first, after: $after) {{
+    totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+    edges {{ cursor node {{{LISTED_APPLICATION} }} }}
+  }}
+}}"""
+
+LISTED_ROUTING = f"""
+    id unit {{ detsisNo name }} status statusLabel dueDate overdue daysLate routedAt answeredAt
+    application {{{LISTED_APPLICATION} }}"""
+
+ROUTING_INBOX = f"""
+query($filter: ApplicationFilter, $first: Int, $after: String) {{
+  routingInbox(filter: $filter, first: $first, after: $after) {{
+    totalCount pageInfo {{ hasNextPage endCursor }}
+    edges {{ cursor node {{{LISTED_ROUTING} }} }}
+  }}
+}}"""
+
+OVERDUE_ROUTINGS = f"""
+query($filter: ApplicationFilter, $first: Int, $after: String) {{
+  overdueRoutings(filter: $filter, first: $first, after: $after) {{
+    totalCount pageInfo {{ hasNextPage endCursor }}
+    edges {{ cursor node {{{LISTED_ROUTING} }} }}
+  }}
+}}"""
 
 STEP = """
     __typename

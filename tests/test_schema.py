@@ -79,9 +79,10 @@ def test_enumerated_outputs_are_enums_with_a_turkish_label_beside_them():
                              *[("StaffApplication", field) for field in ("status", "result", "kind", "channel",
                                                                          "priorityGroup", "gender")],
                              ("Routing", "status"), ("StaffHistoryEntry", "action"), ("StaffHistoryEntry", "status"),
-                             ("StaffHistoryEntry", "role"), ("RoutedApplication", "status"),
-                             ("RoutedApplication", "applicationStatus"), ("RoutedApplication", "kind"),
-                             ("WorkflowStepDone", "status")]:
+                             ("StaffHistoryEntry", "role"), ("WorkflowStepDone", "status"),
+                             *[("ApplicationListItem", field) for field in ("status", "result", "kind", "channel",
+                                                                            "priorityGroup")],
+                             ("ListedRouting", "status"), ("RoutingListItem", "status")]:
         fields = SCHEMA.type_map[type_name].fields
         named = fields[field].type
         while hasattr(named, "of_type"):

@@ -3,11 +3,14 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Sequence, SmallInteger, String, Text, false, func, text, true
+from sqlalchemy import (
+    BigInteger, Computed, ForeignKey, Index, Sequence, SmallInteger, String, Text, false, func, text, true,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from acikkapi.models.base import Base, created_at_column, str_enum
-from acikkapi.models.reference import District, Place, Province, ServiceCategory
+from acikkapi.models.reference import District, Place, Province, ServiceCategory, folded
 from acikkapi.models.user import Role
 
 if TYPE_CHECKING:
@@ -71,9 +74,12 @@ class Application(Base):
     """Başvuru. The applicant's identity and residence are a snapshot of the identity service's answer."""
 
     __tablename__ = "application"
+    # The office's lists run newest first: (office, created_at, id) gives a page in index order.
     __table_args__ = (
-        Index(None, "subject_province_id", "created_at"),
+        Index(None, "subject_province_id", "created_at", "id"),
+        Index(None, "subject_district_id", "created_at", "id"),
         Index(None, "status", "created_at"),
+        Index(None, "applicant_name_words", postgresql_using="gin"),
         Index("ix_application_created_by_id_idempotency_key", "created_by_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
     )
@@ -92,13 +98,21 @@ class Application(Base):
     applicant_last_name: Mapped[str] = mapped_column(String(64))
     applicant_birth_date: Mapped[date | None]
     applicant_gender: Mapped[Gender | None] = mapped_column(str_enum(Gender))
+    # The folded words of the name, kept by the database for the staff search ("sahin" finds "ŞAHİN"): the
+    # first name's words weighted A, the surname's B, so one GIN index answers either or both. (Weights need
+    # positions, which to_tsvector keeps: the folded text is plain a-z0-9 words, which 'simple' takes as they are.)
+    applicant_name_words: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(f"setweight(to_tsvector('simple', {folded('applicant_first_name')}), 'A') || "
+                           f"setweight(to_tsvector('simple', {folded('applicant_last_name')}), 'B')",
+                           persisted=True),
+        deferred=True, deferred_raiseload=True)
     residence_address: Mapped[str] = mapped_column(String(500))
     residence_province_id: Mapped[int | None] = mapped_column(ForeignKey("province.id"))
     residence_district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"))
 
     subject_address: Mapped[str] = mapped_column(String(500))
     subject_province_id: Mapped[int] = mapped_column(ForeignKey("province.id"))
-    subject_district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    subject_district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
     subject_place_id: Mapped[int] = mapped_column(ForeignKey("place.id"))
 
     phone: Mapped[str] = mapped_column(String(10))

@@ -74,8 +74,18 @@ class UnitKind(enum.Enum):
 FOLD_FROM = "ABCDEFGHIJKLMNOPQRSTUVWXYZÇĞİÖŞÜçğıöşüÂÎÛâîûÀÁÄÈÉÊËÌÍÏÒÓÔÙÚàáäèéêëìíïòóôùú"
 FOLD_TO = "abcdefghijklmnopqrstuvwxyzcgiosucgiosuaiuaiuaaaeeeeiiiooouuaaaeeeeiiiooouu"
 COMBINING_MARKS = r"[\u0300-\u036f]"  # a decomposed "î" is "i" and one of these: dropped before folding
-FOLDED_NAME = (f"btrim(regexp_replace(translate(regexp_replace(name, '{COMBINING_MARKS}', '', 'g'), "
-               f"'{FOLD_FROM}', '{FOLD_TO}'), '[^a-z0-9]+', ' ', 'g'))")
+
+
+def folded(column: str) -> str:
+    """SQL for the text of `column`, folded."""
+    return (f"btrim(regexp_replace(translate(regexp_replace({column}, '{COMBINING_MARKS}', '', 'g'), "
+            f"'{FOLD_FROM}', '{FOLD_TO}'), '[^a-z0-9]+', ' ', 'g'))")
+
+
+def folded_words(column: str) -> str:
+    """SQL for the distinct words of the folded `column`, as a tsvector."""
+    return f"array_to_tsvector(string_to_array({folded(column)}, ' '))"
+
 
 
 class Unit(Base):
@@ -93,7 +103,7 @@ class Unit(Base):
     # The distinct words of the folded name, kept by the database. Its GIN index finds the names with a word
     # beginning with "egi"; stored (not an index expression), a match is checked without folding the name again.
     search_words: Mapped[str] = mapped_column(
-        TSVECTOR, Computed(f"array_to_tsvector(string_to_array({FOLDED_NAME}, ' '))", persisted=True),
+        TSVECTOR, Computed(folded_words("name"), persisted=True),
         deferred=True, deferred_raiseload=True)
 
 

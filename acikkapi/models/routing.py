@@ -23,6 +23,8 @@ class Routing(Base):
     __table_args__ = (
         Index(None, "application_id", "unit_no", unique=True),
         Index(None, "unit_no", "status", "due_date"),  # a unit's routings, open first by due date
+        # The routings still waiting, by due date: the overdue view and the "overdue" filter.
+        Index("ix_routing_waiting_due_date", "due_date", postgresql_where=text("status <> 'ANSWERED'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))

@@ -51,7 +51,6 @@ def scope_params(actor: Actor) -> dict:
 _application, _routing, _attachment = Application.__table__, Routing.__table__, Attachment.__table__
 _event = ApplicationEvent.__table__
 _units = bindparam("scope_units", type_=ARRAY(Integer))
-_OWN_UNITS = _routing.c.unit_no == any_(_units)  # on `routing` itself, in the statement that selects it
 # Subqueries read routings under their own name, so a statement that also selects `routing` never correlates them.
 _own = _routing.alias("own_routing")
 _OWN_ROUTINGS = select(_own.c.id).where(_own.c.unit_no == any_(_units))
@@ -73,11 +72,12 @@ def visible_applications(scope: Scope) -> ColumnElement[bool]:
     return false()
 
 
-def visible_routings(scope: Scope) -> ColumnElement[bool]:
-    """Which routings the scope sees (a condition on `routing` joined to its `application`): the office's staff
-    every routing of what they see, a Yetkili only their own units' routings, a citizen none."""
+def visible_routings(scope: Scope, routing=_routing) -> ColumnElement[bool]:
+    """Which routings the scope sees (a condition on `routing`, or an alias of it, joined to its
+    `application`): the office's staff every routing of what they see, a Yetkili only their own units'
+    routings, a citizen none."""
     if scope is Scope.UNITS:
-        return and_(visible_applications(scope), _OWN_UNITS)
+        return and_(visible_applications(scope), routing.c.unit_no == any_(_units))
     if scope in (Scope.PROVINCE, Scope.DISTRICT):
         return visible_applications(scope)
     return false()

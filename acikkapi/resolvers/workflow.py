@@ -5,14 +5,14 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 
 from acikkapi.context import Context
-from acikkapi.models import ApplicationResult, PriorityGroup, Role, Routing
+from acikkapi.models import ApplicationResult, PriorityGroup, Routing
 from acikkapi.permissions.actor import require_staff
 from acikkapi.permissions.applications import PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, scope_params
 from acikkapi.services import applications, decisions, kvkk, routing, staff_view, workflow
 from acikkapi.services.applications import CategoryRow, Upload
 from acikkapi.services.checks import fits
 from acikkapi.services.errors import NotFound, PermissionDenied, ValidationFailed, raises
-from acikkapi.services.staff_view import MAX_ROUTED_LINES, RoutedLine, StaffView
+from acikkapi.services.staff_view import StaffView
 from acikkapi.services.storage import settle_files
 from acikkapi.services.workflow import Action, Advanced
 
@@ -39,16 +39,6 @@ async def staff_application(context: Context, tracking_no: int, selected: Collec
             await kvkk.record_read(connection, user_id=actor.user.id, application_id=view.id,
                                    fields=[name for _, name in read])
     return view
-
-
-async def my_routings(context: Context, first: int) -> list[RoutedLine]:
-    """A Yetkili's routings: those waiting for an answer first, soonest due first."""
-    actor = context.actor
-    require_staff(actor, Role.YETKILI)
-    if not 1 <= first <= MAX_ROUTED_LINES:
-        raise ValidationFailed(f"En fazla {MAX_ROUTED_LINES} kayıt listelenebilir.", field="first")
-    async with context.connection() as connection:
-        return await staff_view.my_routings(connection, scope_params(actor), first=first, now=datetime.now(UTC))
 
 
 def routing_number(routing_id: str) -> int:

@@ -22,7 +22,7 @@ from acikkapi.services.applications import CategoryRow
 from acikkapi.services.applications import Upload as UploadedFile
 from acikkapi.services.errors import DomainError
 from acikkapi.services.links import signed_path
-from acikkapi.services.staff_view import DEFAULT_ROUTED_LINES, MAX_ROUTED_LINES, FileLine, RoutedLine, StaffView
+from acikkapi.services.staff_view import FileLine, StaffView
 
 Channel = strawberry.enum(ChannelValue, name="Channel", description="Where the application came in.")
 PriorityGroup = strawberry.enum(PriorityGroupValue, name="PriorityGroup",
@@ -185,33 +185,6 @@ def selected_names(info: Info) -> set[str]:
     return names
 
 
-@strawberry.type(description="A routing of one of the Yetkili's units, with what it is about.")
-class RoutedApplication:
-    routing_id: strawberry.ID
-    unit: RoutedUnit
-    status: RoutingStatus
-    status_label: str
-    due_date: date
-    overdue: bool
-    routed_at: datetime
-    tracking_no: int
-    application_status: ApplicationStatus
-    application_status_label: str
-    kind: ApplicationKind
-    kind_label: str
-    subject: str
-
-    @classmethod
-    def of(cls, line: RoutedLine) -> "RoutedApplication":
-        return cls(routing_id=strawberry.ID(str(line.routing_id)),
-                   unit=RoutedUnit(detsis_no=line.unit.id, name=line.unit.name), status=line.status,
-                   status_label=line.status.value, due_date=line.due_date, overdue=line.overdue,
-                   routed_at=line.routed_at, tracking_no=line.tracking_no,
-                   application_status=line.application_status,
-                   application_status_label=line.application_status.value, kind=line.kind,
-                   kind_label=line.kind.value, subject=line.subject)
-
-
 @strawberry.type
 class WorkflowQuery:
     @strawberry.field(description="Staff: one application, as far as the role and office may see it: every field of "
@@ -220,12 +193,6 @@ class WorkflowQuery:
     async def staff_application(self, info: Info, tracking_no: int) -> StaffApplication:
         view = await workflow.staff_application(info.context, tracking_no, selected_names(info))
         return staff_application_of(view, info.context)
-
-    @strawberry.field(description=f"Yetkili: the routings of your units, those waiting for an answer first, soonest "
-                                  f"due first; `first` is 1 to {MAX_ROUTED_LINES}.")
-    async def my_routings(self, info: Info, first: int | None = DEFAULT_ROUTED_LINES) -> list[RoutedApplication]:
-        lines = await workflow.my_routings(info.context, DEFAULT_ROUTED_LINES if first is None else first)
-        return [RoutedApplication.of(line) for line in lines]
 
 
 @strawberry.type(description="The step was taken; the application as it is now.")

@@ -2,9 +2,10 @@
 
 from collections.abc import Collection
 
-from sqlalchemy import insert
+from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from acikkapi.db import unnested
 from acikkapi.models import KvkkAccessLog
 
 _LOG = insert(KvkkAccessLog.__table__)
@@ -14,3 +15,16 @@ async def record_read(connection: AsyncConnection, *, user_id: int, application_
                       fields: Collection[str]) -> None:
     """One row: `user_id` read `fields` (GraphQL names) of the applicant of `application_id`, now."""
     await connection.execute(_LOG, {"user_id": user_id, "application_id": application_id, "fields": sorted(fields)})
+
+
+_LOG_MANY = insert(KvkkAccessLog.__table__).from_select(
+    ["user_id", "application_id", "fields"],
+    select(bindparam("user_id", type_=Integer), unnested(KvkkAccessLog.__table__, "application_id").c.application_id,
+           bindparam("fields", type_=KvkkAccessLog.__table__.c.fields.type)))
+
+
+async def record_reads(connection: AsyncConnection, *, user_id: int, application_ids: Collection[int],
+                       fields: Collection[str]) -> None:
+    """One row per application of a list: `user_id` read `fields` of each applicant, now."""
+    await connection.execute(_LOG_MANY, {"user_id": user_id, "application_id": list(application_ids),
+                                         "fields": sorted(fields)})

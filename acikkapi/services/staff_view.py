@@ -1,7 +1,7 @@
 """What staff read of an application: the full view (AKS Başvuru İşlemleri, Yetkili Başvuru Cevapla, MİA Başvuru
-Görüntüleme) and a Yetkili's list of routings. Each is one statement per kind of scope, built once: the child
-rows (categories, files, routings, history) come back as arrays of anonymous records, filtered by the same
-scoping conditions as every other lookup (permissions/applications.py), and are mapped to plain objects.
+Görüntüleme), one statement per kind of scope, built once: the child rows (categories, files, routings,
+history) come back as arrays of anonymous records, filtered by the same scoping conditions as every other lookup
+(permissions/applications.py), and are mapped to plain objects.
 
 Which of the applicant's personal fields a reader may see is decided above this module (the view holds them
 all); see permissions/applications.py.
@@ -10,7 +10,7 @@ all); see permissions/applications.py.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import records
@@ -195,44 +195,3 @@ async def staff_view(connection: AsyncConnection, scope: Scope, params: dict, tr
         history=[EventLine(EventAction[action], ApplicationStatus[status], note, label, _enum(Role, role), public,
                            routing_id, at)
                  for action, status, note, label, role, public, routing_id, at in row["history"] or ()])
-
-
-# ------------------------------------------------------------------------------------------ my routings
-
-@dataclass(frozen=True)
-class RoutedLine:
-    """One line of a Yetkili's list: a routing of their unit and what it is about."""
-
-    routing_id: int
-    unit: Named
-    status: RoutingStatus
-    due_date: date
-    overdue: bool
-    routed_at: datetime
-    tracking_no: int
-    application_status: ApplicationStatus
-    kind: ApplicationKind
-    subject: str
-
-
-DEFAULT_ROUTED_LINES = 50
-MAX_ROUTED_LINES = 100
-_MY_ROUTINGS = (
-    select(_r.c.id, _unit.c.detsis_no, _unit.c.name, _r.c.status, _r.c.due_date, _r.c.created_at, _a.c.tracking_no,
-           _a.c.status.label("application_status"), _a.c.kind, _a.c.subject)
-    .join(_a, _a.c.id == _r.c.application_id).join(_unit, _unit.c.detsis_no == _r.c.unit_no)
-    .where(visible_routings(Scope.UNITS))
-    .order_by(_r.c.status == RoutingStatus.ANSWERED, _r.c.due_date, _r.c.id)  # waiting first, soonest due
-    .limit(bindparam("first", type_=Integer)))
-
-
-async def my_routings(connection: AsyncConnection, params: dict, *, first: int, now: datetime) -> list[RoutedLine]:
-    """A Yetkili's routings (`params`: their scope's), those waiting for an answer first, soonest due first."""
-    lines = []
-    for id, unit_no, unit_name, status, due, routed_at, tracking_no, application_status, kind, subject in \
-            await connection.execute(_MY_ROUTINGS, {**params, "first": first}):
-        lines.append(RoutedLine(
-            routing_id=id, unit=Named(unit_no, unit_name), status=status, due_date=due,
-            overdue=status is not RoutingStatus.ANSWERED and is_overdue(due, now), routed_at=routed_at,
-            tracking_no=tracking_no, application_status=application_status, kind=kind, subject=subject))
-    return lines

@@ -9,7 +9,8 @@ from acikkapi.services.links import signed_path
 from acikkapi.services.sessions import token_hash
 from acikkapi.simulators.eicisleri import DEMO_PASSWORD
 from tests.documents import (
-    ANSWER, CLOSE, COMPLETE_EICISLERI, REGISTER, REVIEW, ROUTE, SEND_TO_MIA, STAFF_APPLICATION, START_EICISLERI,
+    ANSWER, CLOSE, COMPLETE_EICISLERI, REGISTER, REVIEW, ROUTE, ROUTING_INBOX, SEND_TO_MIA, STAFF_APPLICATION,
+    START_EICISLERI,
 )
 from tests.helpers import (
     AKS_ANKARA, AYSE, MIA_ANKARA, YETKILI_ANKARA, first_category, istanbul_today, staff_session,
@@ -59,6 +60,12 @@ async def done(world, token: str, document: str, **input) -> dict:
 
 async def staff_view(world, token: str, tracking_no: int) -> dict:
     return (await world.gql(STAFF_APPLICATION, {"trackingNo": tracking_no}, token=token))["staffApplication"]
+
+
+async def inbox(world, token: str, **variables) -> list[dict]:
+    """The first page of a Yetkili's inbox, each routing with its application's tracking number."""
+    edges = (await world.gql(ROUTING_INBOX, variables, token=token))["routingInbox"]["edges"]
+    return [{**edge["node"], "trackingNo": edge["node"]["application"]["trackingNo"]} for edge in edges]
 
 
 async def register(world, aks: str, *, person: dict | None = None, kind: str = "TALEP", files: tuple = (),

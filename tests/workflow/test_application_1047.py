@@ -6,11 +6,11 @@ match at every step."""
 from datetime import UTC, datetime
 
 from acikkapi.services.business_days import due_date
-from tests.documents import ANSWER, CLOSE, MY_ROUTINGS, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, UNITS
+from tests.documents import ANSWER, CLOSE, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, UNITS
 from tests.helpers import AYSE, TRACKED, apply, sign_in_to_track, staff_sign_in
 from tests.workflow.support import (
     AKS_ANKARA, ANKARA, AYSE_PHONE, KECIOREN_MILLI_EGITIM, MIA_ANKARA, MILLI_EGITIM, YETKILI_ANKARA, YETKILI_KECIOREN,
-    done, mia_sign_in, staff_view,
+    done, inbox, mia_sign_in, staff_view,
 )
 
 SUBJECT = ("İlçemizde bulunan ATATÜRK İLKÖĞRETİM OKULU'nda genel bir temizlik yapılabilmesi için yardım talebinde "
@@ -58,8 +58,8 @@ async def test_application_1047_from_the_pool_to_closed(world):
 
     # The Yetkili of the il müdürlüğü finds 1047 among their routings and answers: the other unit has not yet.
     yetkili = await staff_sign_in(world, YETKILI_ANKARA)
-    mine = (await world.gql(MY_ROUTINGS, token=yetkili))["myRoutings"]
-    assert [(m["routingId"], m["trackingNo"], m["status"], m["dueDate"]) for m in mine] == \
+    mine = await inbox(world, yetkili)
+    assert [(m["id"], m["trackingNo"], m["status"], m["dueDate"]) for m in mine] == \
         [(milli_egitim, 1047, "OPEN", due)]
     answered = await done(world, yetkili, ANSWER, routingId=milli_egitim,
                           answer="Okulun genel temizliği için ilçe milli eğitim müdürlüğüne talimat verilmiştir.")

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import pytest
 
 from tests.applications.support import PDF_MIME, PNG_MIME, pdf_bytes, png_bytes
-from tests.documents import ANSWER, MY_ROUTINGS, REVIEW, ROUTE, SET_FLAGS, STAFF_APPLICATION
+from tests.documents import ANSWER, REVIEW, ROUTE, ROUTING_INBOX, SEARCH, SET_FLAGS, STAFF_APPLICATION
 from tests.helpers import AYSE, MEHMET, ZEYNEP, sign_in_to_track, staff_session
 from tests.workflow.support import (
     AKS_ANKARA, AKS_CANKAYA, AKS_ISTANBUL, AKS_KECIOREN, ANALIST, AYSE_PHONE, MIA_ANKARA, MIA_ISTANBUL, MIA_KECIOREN,
-    MILLI_EGITIM, SAGLIK, YETKILI_ANKARA, YETKILI_SAGLIK, done, link, multipart, register, session_id, staff_view,
-    step,
+    MILLI_EGITIM, SAGLIK, YETKILI_ANKARA, YETKILI_SAGLIK, done, inbox, link, multipart, register, session_id,
+    staff_view, step,
 )
 
 SETTINGS = {"staff_identity_lookups_per_hour": 10_000}
@@ -137,6 +137,25 @@ class TestEveryCallerOnEveryApplication:
             assert {h["action"] for h in view["history"]} == {"SUBMITTED", "ROUTED", "ANSWERED"}
             assert [f["id"] for f in view["files"]] == ([] if app == "ihbar" else [town.apps[app].applicant_file])
 
+    async def test_the_lists(self, world, town, caller, app):
+        """An application is listed (Başvuru Arama for the office, the inbox for a unit) exactly where its staff
+        view is visible, masked alike."""
+        token, outcome = town.tokens[caller], expected(caller, app)
+        document, field = ((ROUTING_INBOX, "routingInbox") if caller.startswith("Yetkili")
+                           else (SEARCH, "searchApplications"))
+        body = await world.gql_raw(document, {"filter": {"trackingNo": town.apps[app].tracking_no}}, token=token)
+        if outcome in (PD, UA):
+            assert body["data"] is None and body["errors"][0]["extensions"]["code"] == outcome, body
+            return
+        rows = [edge["node"].get("application", edge["node"]) for edge in body["data"][field]["edges"]]
+        if outcome == NF:
+            assert rows == []
+            return
+        [row] = rows
+        person = {"cankaya": MEHMET, "istanbul": ZEYNEP}.get(app, AYSE)
+        assert row["tcKimlikNo"] == (person["tckn"] if outcome == FULL else None)
+        assert row["lastName"] == (None if outcome == UNIT_IHBAR else person["soyad"])
+
     async def test_the_downloads(self, world, town, caller, app):
         token = town.tokens[caller]
         if token is None:
@@ -201,7 +220,7 @@ class TestEveryCallerOnEveryApplication:
     ("Yetkili MEB", ["kecioren", "ihbar"]), ("Yetkili Sağlık", ["cankaya"])])
 async def test_a_yetkili_lists_only_their_units_routings_never_a_confidential_one(world, town, caller,
                                                                                   expected_apps):
-    lines = (await world.gql(MY_ROUTINGS, token=town.tokens[caller]))["myRoutings"]
+    lines = await inbox(world, town.tokens[caller])
     mine = [line["trackingNo"] for line in lines if line["trackingNo"] in
             {town.apps[app].tracking_no for app in APPS}]
     assert mine == [town.apps[app].tracking_no for app in expected_apps]
@@ -210,5 +229,5 @@ async def test_a_yetkili_lists_only_their_units_routings_never_a_confidential_on
 
 @pytest.mark.parametrize("caller", ["AKS Ankara", "MİA Ankara", "Analist", "citizen"])
 async def test_only_a_yetkili_has_routings_to_list(world, town, caller):
-    body = await world.gql_raw(MY_ROUTINGS, token=town.tokens[caller])
+    body = await world.gql_raw(ROUTING_INBOX, token=town.tokens[caller])
     assert body["errors"][0]["extensions"]["code"] == PD

@@ -7,13 +7,13 @@ import pytest
 
 from tests.applications.support import PDF_MIME, docx_bytes, elf_bytes, pdf_bytes
 from tests.documents import (
-    ANSWER, CATEGORIES, CLOSE, ME, MY_ROUTINGS, REGISTER, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, SET_FLAGS, TRACKED,
+    ANSWER, CATEGORIES, CLOSE, ME, REGISTER, RETURN_ANSWER, REVIEW, ROUTE, SEND_TO_MIA, SET_FLAGS, TRACKED,
     UPDATE_CATEGORIES,
 )
 from tests.helpers import MEHMET, first_category, istanbul_today, sign_in_to_track, staff_session
 from tests.workflow.support import (
     AKS_KECIOREN, AYSE, AYSE_PHONE, MIA_ISTANBUL, MILLI_EGITIM, SAGLIK, Staff, done, link, multipart, prepare,
-    register, session_id, snapshot, staff_view, step,
+    register, inbox, session_id, snapshot, staff_view, step,
 )
 
 SETTINGS = {"staff_identity_lookups_per_hour": 10_000}
@@ -71,16 +71,16 @@ class TestRoute:
                         [int(app.milli_egitim), int(app.kecioren)])
         view = await staff_view(world, staff.aks, app.tracking_no)
         assert [(r["id"], r["overdue"]) for r in view["routings"]] == [(app.milli_egitim, False), (app.kecioren, True)]
-        lines = (await world.gql(MY_ROUTINGS, token=staff.yetkili_kecioren))["myRoutings"]
-        assert [(line["overdue"], line["dueDate"]) for line in lines if line["routingId"] == app.kecioren] == \
+        lines = await inbox(world, staff.yetkili_kecioren)
+        assert [(line["overdue"], line["dueDate"]) for line in lines if line["id"] == app.kecioren] == \
             [(True, yesterday.isoformat())]
 
     async def test_a_yetkili_lists_waiting_routings_first_soonest_due_first(self, world, staff):
         first, second = await prepare(world, staff, "YONLENDIRILDI"), await prepare(world, staff, "YONLENDIRILDI")
         await world.sql("UPDATE routing SET due_date = due_date - 1 WHERE id = $1", int(second.kecioren))
         await done(world, staff.yetkili_kecioren, ANSWER, routingId=first.kecioren, answer="Cevap.")
-        lines = (await world.gql(MY_ROUTINGS, token=staff.yetkili_kecioren))["myRoutings"]
-        ours = [line["routingId"] for line in lines if line["routingId"] in (first.kecioren, second.kecioren)]
+        lines = await inbox(world, staff.yetkili_kecioren)
+        ours = [line["id"] for line in lines if line["id"] in (first.kecioren, second.kecioren)]
         waiting = [line["status"] for line in lines]
         assert waiting == sorted(waiting, key=lambda status: status == "ANSWERED")
         assert ours == [second.kecioren, first.kecioren]
