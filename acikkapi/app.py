@@ -1,4 +1,4 @@
-"""The ASGI application: /graphql, /health, signed downloads and printable reports."""
+"""The ASGI application: /graphql, /health, signed downloads, printable reports and exported workbooks."""
 
 import asyncio
 import gc
@@ -16,16 +16,17 @@ from starlette.routing import Route
 
 from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
 from acikkapi.http_view import GraphQLView
-from acikkapi.models import Application, Attachment
+from acikkapi.models import Application, Attachment, ExportStatus
 from acikkapi.permissions.actor import Actor
 from acikkapi.permissions.applications import (
     Scope, reads_personal_data, scope_of, scope_params, shows_identity, visible_applications, visible_attachments,
 )
 from acikkapi.schema import build_schema
 from acikkapi.context import Services
-from acikkapi.services import kvkk, retention
+from acikkapi.services import exports, kvkk, retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.eicisleri import HttpEIcisleri
+from acikkapi.services.exports import ExportRunner
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
@@ -41,6 +42,7 @@ from acikkapi.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PRIVATE = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer"}
 
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             reference=ReferenceCache(sessionmaker, settings.reference_check_seconds),
             identity=identity or HttpIdentityService.of(settings, http), eicisleri=HttpEIcisleri.of(settings, http),
             storage=FileSystemStorage(settings.attachment_dir),
+            exports=ExportRunner(engine, FileSystemStorage(settings.exports_dir), settings),
             wake_outbox=dispatcher.wakeup.set if dispatcher else lambda: None)
         state["services"] = services
         state["graphql"] = GraphQLView(build_schema(settings), services)
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await services.exports.close()
             await http.close()
             await engine.dispose()
 
@@ -144,6 +148,26 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             headers={**PRIVATE, "Content-Disposition": disposition, "Content-Length": str(attachment.size),
                      "Content-Security-Policy": "sandbox"})
 
+    async def exported(request: Request) -> Response:
+        """A finished export's workbook, for the user who asked for it."""
+        try:
+            job_id = uuid.UUID(request.path_params["job_id"])
+        except ValueError:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        actor = await _linked_actor(request, request.url.path)
+        if actor is None or actor.user is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        services = state["services"]
+        async with services.reads.connect() as connection:
+            job = await exports.job_of(connection, job_id, actor.user.id)
+        if job is None or job.status is not ExportStatus.DONE or not await services.exports.storage.exists(
+                job.storage_key):
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        return StreamingResponse(
+            services.exports.storage.read(job.storage_key), media_type=XLSX,
+            headers={**PRIVATE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(job.file_name)}",
+                     "Content-Length": str(job.file_size)})
+
     async def report(request: Request) -> Response:
         actor = await _linked_actor(request, request.url.path)
         if actor is None:
@@ -181,6 +205,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             Route("/health", health),
             Route("/files/{attachment_id}", download),
             Route("/reports/applications/{tracking_no:int}", report),
+            Route("/exports/{job_id}", exported),
         ],
         lifespan=lifespan,
     )

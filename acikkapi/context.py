@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from acikkapi.permissions.actor import ANONYMOUS, Actor
 from acikkapi.services.eicisleri import EIcisleri
+from acikkapi.services.exports import ExportRunner
 from acikkapi.services.identity import IdentityService
 from acikkapi.services.reference_cache import ReferenceCache
 from acikkapi.services.storage import Storage
@@ -24,6 +25,7 @@ class Services:
     identity: IdentityService
     eicisleri: EIcisleri
     storage: Storage
+    exports: ExportRunner  # Rapor Al's background jobs
     wake_outbox: Callable[[], None] = lambda: None  # a committed change may have queued messages
 
 

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     max_concurrent_uploads: int = 8
     upload_retry_after_seconds: int = 5
 
+    # Rapor Al: workbooks written in the background, at most `max_concurrent_exports` at a time in a server
+    # (the rest wait their turn) and `max_unfinished_exports` waiting or running per user; each file is kept
+    # `export_keep_hours` for its download, then deleted with its job.
+    export_dir: Path | None = None
+    max_concurrent_exports: int = 2
+    max_unfinished_exports: int = 2
+    export_keep_hours: float = 24
+    export_progress_seconds: float = 1.0
+
     # GraphQL limits: cheap refusals before execution.
     max_body_bytes: int = 1024 * 1024
     max_query_depth: int = 10
@@ -154,6 +163,10 @@ class Settings(BaseSettings):
     @property
     def attachment_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "files"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -193,7 +193,8 @@ async def world(request, server_url: str, template: str):
     base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     settings = Settings(**{
         "database_url": db_url, "identity_url": identity_url, "sms_url": sms_url, "public_base_url": base_url,
-        "storage_dir": Path(tempfile.mkdtemp(prefix="acikkapi-files-")), "outbox_poll_seconds": 0.05,
+        "storage_dir": Path(tempfile.mkdtemp(prefix="acikkapi-files-")),
+        "export_dir": Path(tempfile.mkdtemp(prefix="acikkapi-exports-")), "outbox_poll_seconds": 0.05,
         "outbox_backoff_seconds": 0.2, "http_timeout_seconds": 2, "otp_hourly_limit_per_identity": 50,
         "otp_hourly_limit_per_phone": 50, "otp_hourly_limit_per_client": 50, "allow_development_secret": True,
         "circuit_open_seconds": 1,  # an outage a test plays opens a breaker only briefly

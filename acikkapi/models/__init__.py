@@ -8,6 +8,7 @@ from acikkapi.models.application import (
 )
 from acikkapi.models.auth import AuthSession, EIcisleriSignIn, OtpChallenge, Purpose
 from acikkapi.models.base import Base
+from acikkapi.models.export import ExportJob, ExportStatus
 from acikkapi.models.identity_lookup import IdentityLookup, LookupOutcome, LookupPurpose
 from acikkapi.models.kvkk import KvkkAccessLog
 from acikkapi.models.outbox import OutboxMessage, OutboxStatus
@@ -27,5 +28,5 @@ __all__ = [
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
     "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "user_unit",
     "IdentityLookup", "LookupOutcome", "LookupPurpose", "EIcisleriSignIn",
-    "KvkkAccessLog", "Routing", "RoutingStatus",
+    "KvkkAccessLog", "Routing", "RoutingStatus", "ExportJob", "ExportStatus",
 ]

@@ -1,7 +1,8 @@
-"""Başvuru Arama, a Yetkili's inbox and the overdue view: the role and scope check, the filter's checks, then
-a page; its total is counted only when asked for."""
+"""Başvuru Arama, a Yetkili's inbox, the overdue view and Rapor Al: the role and scope check, the filter's checks,
+then a page (its total counted only when asked for) or an export job."""
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -11,8 +12,9 @@ from acikkapi.permissions.actor import require_staff
 from acikkapi.permissions.applications import OFFICE_ROLES, PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, \
     scope_params
 from acikkapi.models import Role
-from acikkapi.services import kvkk, search
-from acikkapi.services.errors import PermissionDenied, ValidationFailed
+from acikkapi.services import exports, kvkk, search
+from acikkapi.services.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed, raises
+from acikkapi.services.exports import ExportLimitReached, ExportRequest
 from acikkapi.services.search import DEFAULT_PAGE, MAX_PAGE, Filter, Page
 from acikkapi.services.unit_search import fold
 
@@ -140,3 +142,33 @@ async def _routings(context: Context, roles: tuple[Role, ...], values: dict, *, 
                                          inbox=inbox)
         await _record_reads(context, connection, list({line.application.id: 0 for line in page.lines}), selected)
     return Listing(page, _counter(context, search.count_routings, scope, params, f, now=now))
+
+
+@raises(Unauthenticated, PermissionDenied, ValidationFailed, ExportLimitReached)
+async def start_export(context: Context, values: dict):
+    """Rapor Al: the search (a Yetkili's: their units' applications) as a workbook, written in the background;
+    the job as it starts."""
+    actor = context.actor
+    scope = _scope(context, *OFFICE_ROLES, Role.YETKILI)
+    f, now = checked_filter(context, scope, values), datetime.now(UTC)
+    async with context.connection() as connection:
+        job_id = await exports.create_job(connection, context.settings, user_id=actor.user.id,
+                                          file_name=exports.file_name(now))
+        job = await exports.job_of(connection, job_id, actor.user.id)
+    context.services.exports.submit(ExportRequest(job_id, actor.user.id, scope, scope_params(actor), f,
+                                                  reads_personal_data(actor), now))
+    return job
+
+
+async def export_job(context: Context, job_id: str):
+    """One of the user's own export jobs; anyone else's is not found."""
+    user = require_staff(context.actor)
+    try:
+        number = uuid.UUID(job_id)
+    except ValueError:
+        raise NotFound("Rapor bulunamadı.") from None
+    async with context.connection() as connection:
+        job = await exports.job_of(connection, number, user.id)
+    if job is None:
+        raise NotFound("Rapor bulunamadı.")
+    return job

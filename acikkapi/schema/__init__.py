@@ -17,7 +17,7 @@ from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, App
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.reference import ReferenceQuery
-from acikkapi.schema.search import SearchQuery
+from acikkapi.schema.search import ExportMutation, ExportQuery, SearchQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.schema.units import UnitQuery
 from acikkapi.schema.workflow import COMPILED_MUTATIONS as WORKFLOW_MUTATIONS, WorkflowMutation, WorkflowQuery
@@ -29,8 +29,9 @@ from acikkapi.settings import Settings
 log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
-Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery))
-Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation))
+Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
+                                     ExportQuery))
+Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):

@@ -1,5 +1,5 @@
 """Başvuru Arama, a Yetkili's inbox and the overdue view as Relay connections (forward paging: `first`,
-`after`), with the search screens' columns and `totalCount`."""
+`after`), with the search screens' columns and `totalCount`; Rapor Al as export jobs."""
 
 from datetime import date, datetime
 from typing import Annotated
@@ -7,12 +7,14 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus
+from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, ExportStatus
 from acikkapi.permissions.applications import reads_personal_data
 from acikkapi.resolvers import search
 from acikkapi.resolvers.search import Listing
 from acikkapi.schema.applications import CategoryLine
-from acikkapi.schema.workflow import Channel, PriorityGroup, RoutedUnit, RoutingStatus
+from acikkapi.schema.errors import as_payload, payload_union
+from acikkapi.schema.workflow import Channel, PriorityGroup, RoutedUnit, RoutingStatus, linker
+from acikkapi.services.errors import DomainError
 from acikkapi.services.search import DEFAULT_PAGE, MAX_PAGE, SUMMARY_LENGTH, ApplicationLine, ListedRouting
 
 
@@ -224,3 +226,64 @@ class SearchQuery:
         listing = await search.overdue_routings(info.context, vars(filter) if filter else {}, first=first,
                                                 after=after, selected=selected_below(info))
         return _routing_connection(listing, reads_personal_data(info.context.actor))
+
+
+ExportStatusType = strawberry.enum(ExportStatus, name="ExportStatus", description="Where an export job is.")
+
+
+@strawberry.type(name="ExportJob", description="Rapor Al: a workbook being written in the background, or ready.")
+class ExportJobType:
+    id: strawberry.ID
+    status: ExportStatusType
+    status_label: str
+    rows_total: int | None = strawberry.field(description="The rows the workbook will have, once counted.")
+    rows_written: int
+    file_name: str
+    file_size: int | None = strawberry.field(description="Bytes, once ready.")
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None = strawberry.field(description="The file and the job are deleted then.")
+    download_url: str | None = strawberry.field(description="Once ready: the workbook, valid for a few minutes "
+                                                            "(ask for the job again for a new link).")
+
+    @classmethod
+    def of(cls, job, context) -> "ExportJobType":
+        ready = job.status is ExportStatus.DONE
+        return cls(id=strawberry.ID(str(job.id)), status=job.status, status_label=job.status.value,
+                   rows_total=job.rows_total, rows_written=job.rows_written, file_name=job.file_name,
+                   file_size=job.file_size, created_at=job.created_at, finished_at=job.finished_at,
+                   expires_at=job.expires_at, download_url=linker(context)(f"/exports/{job.id}") if ready else None)
+
+
+@strawberry.input(description="Rapor Al: the search to export (the same filter as the list's).")
+class StartApplicationExportInput:
+    filter: ApplicationFilter | None = None
+
+
+@strawberry.type(description="The export has started: poll `exportJob` for its progress.")
+class ExportStarted:
+    job: ExportJobType
+
+
+StartApplicationExportPayload = payload_union("StartApplicationExportPayload", ExportStarted, search.start_export)
+
+
+@strawberry.type
+class ExportQuery:
+    @strawberry.field(description="One of your export jobs: its progress, and its download link once ready.")
+    async def export_job(self, info: Info, id: strawberry.ID) -> ExportJobType:
+        return ExportJobType.of(await search.export_job(info.context, id), info.context)
+
+
+@strawberry.type
+class ExportMutation:
+    @strawberry.mutation(description="Rapor Al (AKS, MİA, Yetkili): every application of the search as an Excel "
+                                     "workbook, written in the background, with no row cap; the T.C. Kimlik No "
+                                     "and names masked as in the list.")
+    async def start_application_export(self, info: Info, input: StartApplicationExportInput
+                                       ) -> StartApplicationExportPayload:
+        try:
+            job = await search.start_export(info.context, vars(input.filter) if input.filter else {})
+        except DomainError as error:
+            return as_payload(error, search.start_export)
+        return ExportStarted(job=ExportJobType.of(job, info.context))

@@ -116,7 +116,7 @@ class StaffApplication:
     report_url: str = strawberry.field(description="The printable report (Başvuru Raporu), valid for a few minutes.")
 
 
-def _linker(context):
+def linker(context):
     settings, session_id = context.settings, context.actor.session.id
 
     def link(path: str) -> str:
@@ -132,7 +132,7 @@ def _file(f: FileLine, link) -> AttachmentFile:
 
 
 def staff_application_of(a: StaffView, context) -> StaffApplication:
-    actor, link = context.actor, _linker(context)
+    actor, link = context.actor, linker(context)
     personal, identity = reads_personal_data(actor), shows_identity(actor, a.kind)
 
     def personal_data(value):

@@ -2,7 +2,7 @@
 
 from collections.abc import Collection
 
-from sqlalchemy import Integer, bindparam, insert, select
+from sqlalchemy import Integer, Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import unnested
@@ -28,3 +28,15 @@ async def record_reads(connection: AsyncConnection, *, user_id: int, application
     """One row per application of a list: `user_id` read `fields` of each applicant, now."""
     await connection.execute(_LOG_MANY, {"user_id": user_id, "application_id": list(application_ids),
                                          "fields": sorted(fields)})
+
+
+async def record_reads_of(connection: AsyncConnection, ids: Select, params: dict, *, user_id: int,
+                          fields: Collection[str]) -> None:
+    """One row per application `ids` selects (an export's): `user_id` read `fields` of each applicant, now."""
+    read = ids.subquery()
+    await connection.execute(
+        insert(KvkkAccessLog.__table__).from_select(
+            ["user_id", "application_id", "fields"],
+            select(bindparam("reader", type_=Integer), read.c.id,
+                   bindparam("read_fields", type_=KvkkAccessLog.__table__.c.fields.type))),
+        {**params, "reader": user_id, "read_fields": sorted(fields)})

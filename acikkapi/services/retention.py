@@ -7,7 +7,9 @@
 - staff identity lookups (an audit record), `retention_identity_lookup_days` after they were made;
 - stored files that no attachment row records, once older than `retention_file_grace_hours`: pending files
   whose transaction never committed, and files whose row is gone. A pending file whose row exists (the
-  process died between the commit and the move) is moved into place instead.
+  process died between the commit and the move) is moved into place instead;
+- export jobs (Rapor Al) and their workbooks once they expire (services/exports.py), and export files no job
+  records, like attachments.
 
 The identity service's answer goes sooner: every sweep drops it from the challenges that were used, cancelled
 or left expired, and from the sessions that have ended, though the rows themselves stay for their periods.
@@ -23,10 +25,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from acikkapi.models import (Attachment, AuthSession, EIcisleriSignIn, IdentityLookup, OtpChallenge, OutboxMessage,
-                             OutboxStatus, Purpose)
+from acikkapi.models import (Attachment, AuthSession, EIcisleriSignIn, ExportJob, IdentityLookup, OtpChallenge,
+                             OutboxMessage, OutboxStatus, Purpose)
+from acikkapi.services import exports
 from acikkapi.services.sessions import idle_limit
-from acikkapi.services.storage import Storage
+from acikkapi.services.storage import FileSystemStorage, Storage
 from acikkapi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class Purged:
     identities: int = 0  # copies of the identity service's answer dropped from challenges and sessions
     files: int = 0
     promoted: int = 0
+    exports: int = 0
 
 
 async def purge(sessionmaker: async_sessionmaker, storage: Storage, settings: Settings) -> Purged:
@@ -62,8 +66,13 @@ async def purge(sessionmaker: async_sessionmaker, storage: Storage, settings: Se
         purged.lookups = await _rowcount(session, delete(IdentityLookup).where(
             IdentityLookup.created_at < now - timedelta(days=settings.retention_identity_lookup_days)))
         purged.identities = await drop_identity_copies(session, settings)
-    purged.files, purged.promoted = await sweep_files(
-        sessionmaker, storage, timedelta(hours=settings.retention_file_grace_hours))
+    grace = timedelta(hours=settings.retention_file_grace_hours)
+    purged.files, purged.promoted = await sweep_files(sessionmaker, storage, grace, Attachment.storage_key)
+    exported = FileSystemStorage(settings.exports_dir)
+    async with sessionmaker() as session, session.begin():
+        purged.exports = await exports.sweep(await session.connection(), exported, settings)
+    files, _ = await sweep_files(sessionmaker, exported, grace, ExportJob.storage_key)
+    purged.files += files
     return purged
 
 
@@ -91,16 +100,17 @@ async def drop_identity_copies(session: AsyncSession, settings: Settings) -> int
     return dropped
 
 
-async def sweep_files(sessionmaker: async_sessionmaker, storage: Storage, grace: timedelta) -> tuple[int, int]:
-    """Delete stored files no attachment row records once older than `grace`, and move into place the pending
-    ones a row records; returns (deleted, promoted)."""
+async def sweep_files(sessionmaker: async_sessionmaker, storage: Storage, grace: timedelta,
+                      recorded_by) -> tuple[int, int]:
+    """Delete stored files no row records (by the column `recorded_by`) once older than `grace`, and move into
+    place the pending ones a row records; returns (deleted, promoted)."""
     files = await storage.listing()
     recorded: set[str] = set()
     async with sessionmaker() as session:
         for start in range(0, len(files), KEYS_PER_QUERY):
             keys = [file.key for file in files[start:start + KEYS_PER_QUERY]]
             recorded.update(await session.scalars(
-                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))))
+                select(recorded_by).where(recorded_by.in_(keys))))
     written_before = datetime.now(UTC) - grace
     deleted = promoted = 0
     for file in files:

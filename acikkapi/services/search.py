@@ -9,10 +9,11 @@ every other read (permissions/applications.py); which of the applicant's data a 
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, exists, func, literal, select, tuple_
+from sqlalchemy import Integer, Select, and_, bindparam, case, cast, exists, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -279,14 +280,20 @@ def today_in_istanbul(now: datetime) -> date:
     return now.astimezone(ISTANBUL).date()
 
 
+def _applications(scope: Scope, f: Filter, today: date, *columns) -> tuple[Select, dict]:
+    """The applications `scope` sees that meet `f`, newest first."""
+    conditions, values = application_conditions(f, today)
+    statement = (select(*columns).where(visible_applications(scope), *conditions)
+                 .order_by(_a.c.created_at.desc(), _a.c.id.desc()))
+    return statement, values
+
+
 async def search_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, first: int,
                               after: str | None, now: datetime) -> Page:
     """A page of the applications `scope` sees that meet `f`, newest first."""
     today = today_in_istanbul(now)
-    conditions, values = application_conditions(f, today)
-    statement = (select(*_APPLICATION_COLUMNS, _routings(scope))
-                 .where(visible_applications(scope), *conditions)
-                 .order_by(_a.c.created_at.desc(), _a.c.id.desc()).limit(first + 1))
+    statement, values = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope))
+    statement = statement.limit(first + 1)
     if after is not None:
         created, id = decode_cursor(after, "a", 2)
         statement = statement.where(tuple_(_a.c.created_at, _a.c.id) < tuple_(
@@ -298,9 +305,25 @@ async def search_applications(connection: AsyncConnection, scope: Scope, params:
 
 async def count_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
                              now: datetime) -> int:
-    conditions, values = application_conditions(f, today_in_istanbul(now))
-    statement = select(func.count()).select_from(_a).where(visible_applications(scope), *conditions)
-    return (await connection.execute(statement, {**params, **values})).scalar_one()
+    statement, values = _applications(scope, f, today_in_istanbul(now), func.count())
+    return (await connection.execute(statement.order_by(None), {**params, **values})).scalar_one()
+
+
+async def every_application(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, now: datetime,
+                            batch: int) -> AsyncIterator[list[tuple[ApplicationLine, str]]]:
+    """Every application of the search, newest first, with its whole subject: `batch` rows at a time from a
+    server-side cursor (the connection holds a transaction while they are read)."""
+    today = today_in_istanbul(now)
+    statement, values = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope), _a.c.subject)
+    result = await connection.stream(statement.execution_options(yield_per=batch), {**params, **values})
+    async for rows in result.partitions():
+        yield [(_application_line(row, 0, today), row[-1]) for row in rows]
+
+
+def ids_of(scope: Scope, f: Filter, now: datetime) -> tuple[Select, dict]:
+    """The ids of the search's applications, as a statement (to record them in the KVKK log at once)."""
+    statement, values = _applications(scope, f, today_in_istanbul(now), _a.c.id)
+    return statement.order_by(None), values
 
 
 _ROUTING_COLUMNS = (_r.c.id, _r.c.unit_no, _unit.c.name, _r.c.status, _r.c.due_date, _r.c.created_at,

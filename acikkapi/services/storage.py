@@ -29,6 +29,14 @@ class StoredFile:
 
 class Storage(Protocol):
     async def save(self, source: BinaryIO) -> str: ...
+    def new_pending(self) -> tuple[str, Path]:
+        """A new key and the pending path to write its file at, for a writer that makes the file itself; the
+        file is then `promote`d like a saved one."""
+        key = secrets.token_hex(16)
+        path = self._pending_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return key, path
+
     async def promote(self, key: str) -> None: ...
     async def exists(self, key: str) -> bool: ...
     def read(self, key: str) -> AsyncIterator[bytes]: ...
@@ -69,6 +77,14 @@ class FileSystemStorage:
 
         await asyncio.to_thread(copy)
         return key
+
+    def new_pending(self) -> tuple[str, Path]:
+        """A new key and the pending path to write its file at, for a writer that makes the file itself; the
+        file is then `promote`d like a saved one."""
+        key = secrets.token_hex(16)
+        path = self._pending_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return key, path
 
     async def promote(self, key: str) -> None:
         """Move a pending file into place. Done twice (the request and the sweep), the second finds it there."""

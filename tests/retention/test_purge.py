@@ -235,3 +235,29 @@ async def test_the_purge_command_sweeps_once(world):
     assert out.decode().startswith("deleted: 1 code challenges"), out.decode()
     assert await remaining(world, "otp_challenge", [old]) == []
     assert not stray.exists()
+
+
+async def test_an_export_goes_with_its_workbook_once_expired_and_one_that_stopped_moving_fails(world, purge):
+    exported = FileSystemStorage(world.settings.exports_dir)
+    files = {}
+    for name in ("expired", "fresh"):
+        key, path = exported.new_pending()
+        path.write_bytes(b"PK")
+        await exported.promote(key)
+        files[name] = (key, exported.root / key[:2] / key)
+    rows = await world.sql(
+        "INSERT INTO export_job (user_id, file_name, status, storage_key, updated_at, expires_at)"
+        " SELECT (SELECT min(id) FROM app_user), 'r.xlsx', status, key, now() - stopped, now() + expires"
+        " FROM (VALUES ('DONE', $1, interval '1 hour', interval '-1 minute'),"
+        "              ('DONE', $2, interval '1 hour', interval '1 hour'),"
+        "              ('RUNNING', NULL, interval '20 minutes', NULL),"
+        "              ('RUNNING', NULL, interval '1 minute', NULL)) AS job(status, key, stopped, expires)"
+        " RETURNING id", files["expired"][0], files["fresh"][0])
+    expired, fresh, stopped, running = [row["id"] for row in rows]
+    purged = await purge()
+    assert purged.exports == 1
+    assert await remaining(world, "export_job", [expired, fresh, stopped, running]) == [fresh, stopped, running]
+    assert not files["expired"][1].exists() and files["fresh"][1].exists()
+    states = {row["id"]: (row["status"], row["expires_at"] is not None)
+              for row in await world.sql("SELECT id, status, expires_at FROM export_job")}
+    assert states[stopped] == ("FAILED", True) and states[running] == ("RUNNING", False)
