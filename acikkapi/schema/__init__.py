@@ -16,6 +16,7 @@ from acikkapi.models import Purpose
 from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
+from acikkapi.schema.lists import PLANNERS
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.search import ExportMutation, ExportQuery, SearchQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
@@ -160,5 +161,5 @@ def build_schema(settings: Settings) -> Schema:
         ],
     )
     schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens,
-                               COMPILED_MUTATIONS | WORKFLOW_MUTATIONS)
+                               COMPILED_MUTATIONS | WORKFLOW_MUTATIONS, PLANNERS)
     return schema

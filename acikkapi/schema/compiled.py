@@ -93,17 +93,18 @@ class Compiled:
 
 
 @dataclass(frozen=True)
-class CompiledMutation:
-    function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload, by its resolver
+class Arguments:
+    """A root field's arguments as its resolver would get them: variables and literals coerced and converted as
+    the executor does. A value the executor would refuse leaves the request to it."""
+
     node: FieldNode
     field: GraphQLField
     # (GraphQL name, Python name, conversion) of each argument: the values strawberry would pass
-    arguments: tuple[tuple[str, str, Callable[[object], object]], ...]
+    conversions: tuple[tuple[str, str, Callable[[object], object]], ...]
     variable_definitions: tuple
-    step: Step
     compiler: "Compiler"
 
-    async def execute(self, context, variables: dict | None) -> dict:
+    def of(self, variables: dict | None) -> dict:
         coerced = get_variable_values(self.compiler.schema._schema, self.variable_definitions, variables or {})
         if isinstance(coerced, list):  # the executor reports the wrong values
             raise NotCompiled
@@ -111,12 +112,42 @@ class CompiledMutation:
             values = get_argument_values(self.field, self.node, coerced)
         except GraphQLError as error:
             raise NotCompiled from error
-        arguments = {python_name: convert(values[name]) for name, python_name, convert in self.arguments
-                     if name in values}
+        return {python_name: convert(values[name]) for name, python_name, convert in self.conversions
+                if name in values}
+
+
+@dataclass(frozen=True)
+class CompiledMutation:
+    function: Callable[..., Awaitable[object]]  # (context, **arguments) → the field's payload, by its resolver
+    arguments: Arguments
+    step: Step
+
+    async def execute(self, context, variables: dict | None) -> dict:
+        arguments = self.arguments.of(variables)
         try:
             return {self.step.key: _complete(self.step, await self.function(context, **arguments))}
         except Exception as error:
-            raise MutationFailed(error, self.node, self.step.key) from error
+            raise MutationFailed(error, self.arguments.node, self.step.key) from error
+
+
+class Planner:
+    """Plans a root query field's whole selection itself (schema/lists.py: the connections): `plan` returns an
+    async function (context, arguments) → the field's value as JSON-ready data, or raises NotCompiled."""
+
+    def plan(self, compiler: "Compiler", node: FieldNode, graphql_type,
+             fragments: dict) -> Callable[..., Awaitable[object]]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    run: Callable[..., Awaitable[object]]
+    arguments: Arguments
+    key: str
+
+    async def execute(self, context, variables: dict | None) -> dict:
+        """An expected error (DomainError) leaves the answer to the executor, as any error of its own does."""
+        return {self.key: await self.run(context, **self.arguments.of(variables))}
 
 
 class Compiler:
@@ -126,9 +157,10 @@ class Compiler:
     connection, `Context.held`)."""
 
     def __init__(self, schema, roots: dict[str, Callable], rules: list, max_tokens: int,
-                 mutations: Collection[str] = ()) -> None:
+                 mutations: Collection[str] = (), planners: dict[str, Planner] | None = None) -> None:
         self.schema = schema
         self.roots = roots
+        self.planners = planners or {}
         self.mutations = frozenset(mutations)
         self.rules = [*specified_rules, *rules]
         self.max_tokens = max_tokens
@@ -143,32 +175,43 @@ class Compiler:
         except (GraphQLError, NotCompiled, KeyError):  # KeyError: a field the plan does not know
             return None
 
-    def _compile_operation(self, document, operation_name: str | None) -> Compiled | CompiledMutation | None:
+    def _compile_operation(self, document, operation_name: str | None):
         operation = get_operation_ast(document, operation_name)
         if not isinstance(operation, OperationDefinitionNode) or operation.directives:
             return None
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        if operation.operation is OperationType.QUERY and not operation.variable_definitions:
-            root_type, functions = self.schema._schema.query_type, self.roots
+        if operation.operation is OperationType.QUERY:
+            root_type, functions = self.schema._schema.query_type, {**self.roots, **self.planners}
         elif operation.operation is OperationType.MUTATION:
             root_type, functions = self.schema._schema.mutation_type, self.mutations
         else:
             return None
-        fields = list(self._fields(operation.selection_set, fragments, root_type))
+        fields = list(self.fields(operation.selection_set, fragments, root_type))
         if len(fields) != 1 or fields[0].name.value not in functions:
             return None
         [node] = fields
-        field = root_type.fields[node.name.value]
+        name, field = node.name.value, root_type.fields[node.name.value]
+        if name in self.planners:
+            run = self.planners[name].plan(self, node, field.type, fragments)
+            key = node.alias.value if node.alias else name
+            return CompiledQuery(run, self._arguments(root_type, node, field, operation), key)
         step = self._step(node, field.type, None, fragments)
         if operation.operation is OperationType.QUERY:
-            return None if node.arguments else Compiled(functions[node.name.value], (step,))
+            return None if node.arguments or operation.variable_definitions else Compiled(functions[name], (step,))
+        return CompiledMutation(_mutation_function(self._strawberry_field(root_type, name)),
+                                self._arguments(root_type, node, field, operation), step)
+
+    def _strawberry_field(self, root_type: GraphQLObjectType, name: str):
         names = self.schema.config.name_converter
-        [strawberry_field] = [f for f in self.schema.get_type_by_name(root_type.name).fields
-                              if names.get_graphql_name(f) == node.name.value]
-        arguments = tuple((names.from_argument(argument), argument.python_name, self._converter(argument.type))
-                          for argument in strawberry_field.arguments)
-        return CompiledMutation(_mutation_function(strawberry_field), node, field, arguments,
-                                tuple(operation.variable_definitions), step, self)
+        [field] = [f for f in self.schema.get_type_by_name(root_type.name).fields if names.get_graphql_name(f) == name]
+        return field
+
+    def _arguments(self, root_type: GraphQLObjectType, node: FieldNode, field: GraphQLField,
+                   operation: OperationDefinitionNode) -> Arguments:
+        names = self.schema.config.name_converter
+        conversions = tuple((names.from_argument(argument), argument.python_name, self._converter(argument.type))
+                            for argument in self._strawberry_field(root_type, node.name.value).arguments)
+        return Arguments(node, field, conversions, tuple(operation.variable_definitions or ()), self)
 
     def _converter(self, type_) -> Callable[[object], object]:
         """What strawberry's convert_argument makes of a coerced input value of `type_`, decided once: input
@@ -206,7 +249,7 @@ class Compiler:
             return type_(**kwargs)
         return convert
 
-    def _fields(self, selection_set: SelectionSetNode, fragments: dict, object_type: GraphQLObjectType):
+    def fields(self, selection_set: SelectionSetNode, fragments: dict, object_type: GraphQLObjectType):
         """The fields selected on `object_type`, through the fragments whose type condition it meets."""
         for selection in selection_set.selections:
             if selection.directives:
@@ -222,7 +265,7 @@ class Compiler:
             else:
                 raise NotCompiled
             if condition is None or self._meets(object_type, condition.name.value):
-                yield from self._fields(inner, fragments, object_type)
+                yield from self.fields(inner, fragments, object_type)
 
     def _meets(self, object_type: GraphQLObjectType, condition: str) -> bool:
         if condition == object_type.name:
@@ -235,7 +278,7 @@ class Compiler:
         definition = self.schema.get_type_by_name(object_type.name)
         by_name = {self.schema.config.name_converter.get_graphql_name(f): f for f in definition.fields}
         steps, keys = [], set()
-        for node in self._fields(selection_set, fragments, object_type):
+        for node in self.fields(selection_set, fragments, object_type):
             key = node.alias.value if node.alias else node.name.value
             if key in keys or node.arguments:
                 raise NotCompiled  # merged duplicates and arguments are the executor's business

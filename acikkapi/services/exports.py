@@ -160,7 +160,7 @@ class ExportRunner:
         try:
             async with self.engine.connect() as connection:
                 connection = await connection.execution_options(isolation_level="REPEATABLE READ")
-                total = await search.count_applications(connection, r.scope, r.params, r.filter, now=r.now)
+                total = await search.count_applications_in(connection, r.scope, r.params, r.filter, now=r.now)
                 await self._set(r.job_id, status=ExportStatus.RUNNING, rows_total=total)
                 if r.personal:
                     ids, values = search.ids_of(r.scope, r.filter, r.now)

@@ -13,11 +13,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Integer, Select, and_, bindparam, case, cast, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    Boolean, Integer, Select, String, and_, any_, bindparam, case, cast, exists, func, select, tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from acikkapi.db import records
+from acikkapi.db import Prepared, records
 from acikkapi.models import (
     Application, ApplicationCategory, ApplicationKind, ApplicationResult, ApplicationStatus, Channel,
     PriorityGroup, Routing, RoutingStatus, ServiceCategory, Unit,
@@ -34,6 +37,7 @@ MAX_PAGE = 200
 _a, _row, _r, _unit = Application.__table__, ApplicationCategory.__table__, Routing.__table__, Unit.__table__
 _category, _subcategory = ServiceCategory.__table__.alias("category"), ServiceCategory.__table__.alias("subcategory")
 _listed = _r.alias("listed_routing")  # an application's routings in a row; `routing` is the inbox's own row
+_NAMES = ARRAY(String(32))  # enumerated values as stored: their names
 
 
 class InvalidCursor(ValidationFailed):
@@ -64,6 +68,12 @@ class Filter:
     unit_no: int | None = None  # routed to this unit
     overdue: bool | None = None  # a routing waits past its due date
     ihbar_names_hidden: bool = False  # the reader may not see who made an ihbar: a name never finds one
+
+    @property
+    def shape(self) -> tuple:
+        """What decides the filter's conditions: which criteria are given (and whether overdue or not)."""
+        return tuple(value if name in ("overdue", "ihbar_names_hidden") else value not in (None, (), frozenset())
+                     for name, value in self.__dict__.items())
 
 
 @dataclass(frozen=True)
@@ -189,8 +199,8 @@ def application_conditions(f: Filter, today: date) -> tuple[list, dict]:
 
     def among(column, name, values):
         if values:
-            conditions.append(column.in_(bindparam(name, expanding=True)))
-            params[name] = sorted(values, key=lambda value: value.name)
+            conditions.append(column == any_(bindparam(name, type_=_NAMES)))
+            params[name] = sorted(value.name for value in values)
 
     equal(_a.c.tracking_no, "tracking_no", f.tracking_no)
     equal(_a.c.applicant_tckn, "tckn", f.tckn)
@@ -288,23 +298,58 @@ def _applications(scope: Scope, f: Filter, today: date, *columns) -> tuple[Selec
     return statement, values
 
 
+# A page's and a total's statements, prepared (db.Prepared) once per list, scope and filter shape: the conditions
+# a filter adds depend only on which criteria it gives (`Filter.shape`), never on their values.
+_PREPARED: dict[tuple, Prepared] = {}
+
+
+def _prepared(key: tuple, build) -> Prepared:
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        if len(_PREPARED) >= 4096:  # shapes are few in practice; a flood of odd ones must not grow memory
+            _PREPARED.clear()
+        prepared = _PREPARED[key] = Prepared(build())
+    return prepared
+
+
+_LIMIT = bindparam("limit", type_=Integer)
+_AFTER_ID = bindparam("after_id", type_=Integer)
+
+
 async def search_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, first: int,
                               after: str | None, now: datetime) -> Page:
     """A page of the applications `scope` sees that meet `f`, newest first."""
     today = today_in_istanbul(now)
-    statement, values = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope))
-    statement = statement.limit(first + 1)
+    _, values = application_conditions(f, today)
+    values.update(params, limit=first + 1)
     if after is not None:
-        created, id = decode_cursor(after, "a", 2)
-        statement = statement.where(tuple_(_a.c.created_at, _a.c.id) < tuple_(
-            literal(_moment(created), _a.c.created_at.type), literal(id, Integer)))
-    rows = (await connection.execute(statement, {**params, **values})).all()
+        created, values["after_id"] = decode_cursor(after, "a", 2)
+        values["after_created"] = _moment(created)
+
+    def build():
+        statement, _ = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope))
+        if after is not None:
+            statement = statement.where(tuple_(_a.c.created_at, _a.c.id) < tuple_(
+                bindparam("after_created", type_=_a.c.created_at.type), _AFTER_ID))
+        return statement.limit(_LIMIT)
+
+    rows = await _prepared(("a", scope, f.shape, after is not None), build).fetch(connection, values)
     lines = [_application_line(row, 0, today) for row in rows[:first]]
     return Page(lines, [encode_cursor("a", _micros(line.created_at), line.id) for line in lines], len(rows) > first)
 
 
 async def count_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
                              now: datetime) -> int:
+    today = today_in_istanbul(now)
+    _, values = application_conditions(f, today)
+    prepared = _prepared(("a#", scope, f.shape), lambda: _applications(scope, f, today, func.count())[0]
+                         .order_by(None))
+    return (await prepared.first(connection, {**params, **values}))[0]
+
+
+async def count_applications_in(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
+                                now: datetime) -> int:
+    """The total inside a transaction (an export's), where a prepared statement may not run."""
     statement, values = _applications(scope, f, today_in_istanbul(now), func.count())
     return (await connection.execute(statement.order_by(None), {**params, **values})).scalar_one()
 
@@ -353,26 +398,34 @@ def _sort_key(routing: ListedRouting, inbox: bool) -> tuple[int, ...]:
     return (int(routing.status is RoutingStatus.ANSWERED), *key) if inbox else key
 
 
-def _after(cursor: tuple[int, ...]) -> list:
-    *answered, due, id = cursor
-    if not 1 <= due <= date.max.toordinal():
-        raise InvalidCursor(field="after")
-    return [*(literal(bool(a)) for a in answered), literal(date.fromordinal(due), _r.c.due_date.type),
-            literal(id, Integer)]
-
-
 async def routing_page(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, first: int,
                        after: str | None, now: datetime, inbox: bool) -> Page:
     """A page of the routings `scope` sees whose applications meet `f`, in the order of an inbox or (not
     `inbox`) of the overdue view."""
     today = today_in_istanbul(now)
-    source, conditions, values = _routing_statement(scope, f, today)
     kind, key = _INBOX if inbox else _OVERDUE
-    statement = (select(*_ROUTING_COLUMNS, *_APPLICATION_COLUMNS, _routings(scope)).select_from(source)
-                 .where(*conditions).order_by(*key).limit(first + 1))
+    _, _, values = _routing_statement(scope, f, today)
+    values.update(params, limit=first + 1)
     if after is not None:
-        statement = statement.where(tuple_(*key) > tuple_(*_after(decode_cursor(after, kind, len(key)))))
-    rows = (await connection.execute(statement, {**params, **values})).all()
+        *answered, due, values["after_id"] = decode_cursor(after, kind, len(key))
+        if not 1 <= due <= date.max.toordinal():
+            raise InvalidCursor(field="after")
+        values["after_due"] = date.fromordinal(due)
+        if answered:
+            values["after_answered"] = bool(answered[0])
+
+    def build():
+        source, conditions, _ = _routing_statement(scope, f, today)
+        statement = (select(*_ROUTING_COLUMNS, *_APPLICATION_COLUMNS, _routings(scope)).select_from(source)
+                     .where(*conditions).order_by(*key).limit(_LIMIT))
+        if after is not None:
+            bounds = [bindparam("after_due", type_=_r.c.due_date.type), _AFTER_ID]
+            if inbox:
+                bounds.insert(0, bindparam("after_answered", type_=Boolean))
+            statement = statement.where(tuple_(*key) > tuple_(*bounds))
+        return statement
+
+    rows = await _prepared((kind, scope, f.shape, after is not None), build).fetch(connection, values)
     lines, cursors = [], []
     for row in rows[:first]:
         routing = _listed_routing(*row[:7], today=today)
@@ -384,6 +437,11 @@ async def routing_page(connection: AsyncConnection, scope: Scope, params: dict, 
 
 async def count_routings(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
                          now: datetime) -> int:
-    source, conditions, values = _routing_statement(scope, f, today_in_istanbul(now))
-    statement = select(func.count()).select_from(source).where(*conditions)
-    return (await connection.execute(statement, {**params, **values})).scalar_one()
+    today = today_in_istanbul(now)
+    _, _, values = _routing_statement(scope, f, today)
+
+    def build():
+        source, conditions, _ = _routing_statement(scope, f, today)
+        return select(func.count()).select_from(source).where(*conditions)
+
+    return (await _prepared(("r#", scope, f.shape), build).first(connection, {**params, **values}))[0]
