@@ -92,8 +92,12 @@ def _scope(context: Context, *roles: Role) -> Scope:
     return scope
 
 
-def _counter(context: Context, count, *arguments, **keywords) -> Callable[[], Awaitable[int]]:
+def _counter(context: Context, page: Page, count, *arguments, **keywords) -> Callable[[], Awaitable[int]]:
+    """The page's total: counted with it when asked for, else by a statement of its own (the executor asks for
+    it even when the selection did not say so up front: fragments it could not see)."""
     async def counted() -> int:
+        if page.total is not None:
+            return page.total
         async with context.connection() as connection:
             return await count(connection, *arguments, **keywords)
     return counted
@@ -115,14 +119,17 @@ async def search_applications(context: Context, values: dict, *, first: int | No
     f, now, params = checked_filter(context, scope, values), datetime.now(UTC), scope_params(context.actor)
     first = _page_size(first)
     async with context.connection() as connection:
-        page = await search.search_applications(connection, scope, params, f, first=first, after=after, now=now)
+        page = await search.search_applications(connection, scope, params, f, first=first, after=after, now=now,
+                                                with_total="totalCount" in selected)
         await _record_reads(context, connection, [line.id for line in page.lines], selected)
-    return Listing(page, _counter(context, search.count_applications, scope, params, f, now=now))
+    return Listing(page, _counter(context, page, search.count_applications, scope, params, f, now=now))
 
 
-async def routing_inbox(context: Context, values: dict, *, first: int | None, after: str | None) -> Listing:
+async def routing_inbox(context: Context, values: dict, *, first: int | None, after: str | None,
+                        selected: Collection[str]) -> Listing:
     """A Yetkili's inbox: their units' routings, those waiting for an answer first, soonest due first."""
-    return await _routings(context, (Role.YETKILI,), values, first=first, after=after, inbox=True)
+    return await _routings(context, (Role.YETKILI,), values, first=first, after=after, inbox=True,
+                           selected=selected)
 
 
 async def overdue_routings(context: Context, values: dict, *, first: int | None, after: str | None,
@@ -133,15 +140,15 @@ async def overdue_routings(context: Context, values: dict, *, first: int | None,
 
 
 async def _routings(context: Context, roles: tuple[Role, ...], values: dict, *, first: int | None, after: str | None,
-                    inbox: bool, selected: Collection[str] = ()) -> Listing:
+                    inbox: bool, selected: Collection[str]) -> Listing:
     scope = _scope(context, *roles)
     f, now, params = checked_filter(context, scope, values), datetime.now(UTC), scope_params(context.actor)
     first = _page_size(first)
     async with context.connection() as connection:
         page = await search.routing_page(connection, scope, params, f, first=first, after=after, now=now,
-                                         inbox=inbox)
+                                         inbox=inbox, with_total="totalCount" in selected)
         await _record_reads(context, connection, list({line.application.id: 0 for line in page.lines}), selected)
-    return Listing(page, _counter(context, search.count_routings, scope, params, f, now=now))
+    return Listing(page, _counter(context, page, search.count_routings, scope, params, f, now=now))
 
 
 @raises(Unauthenticated, PermissionDenied, ValidationFailed, ExportLimitReached)

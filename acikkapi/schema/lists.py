@@ -119,7 +119,8 @@ class ConnectionPlanner(Planner):
         builders = _Builders(compiler, fragments)
         parts = self._parts(builders, _object_type(graphql_type), root)
         build = {key: builders.namespace[name] for key, (kind, name) in parts.items() if kind == "edges"}
-        resolve, selected = self.resolve, frozenset(builders.names)
+        counted = {"totalCount"} if any(kind == "totalCount" for kind, _ in parts.values()) else set()
+        resolve, selected = self.resolve, frozenset(builders.names | counted)
 
         async def run(context, filter=None, first=None, after=None) -> dict:
             listing = await resolve(context, vars(filter) if filter else {}, first, after, selected)
@@ -193,8 +194,8 @@ PLANNERS = {
         lambda context, values, first, after, selected: search.search_applications(
             context, values, first=first, after=after, selected=selected), APPLICATION),
     "routingInbox": ConnectionPlanner(
-        lambda context, values, first, after, selected: search.routing_inbox(context, values, first=first,
-                                                                              after=after),
+        lambda context, values, first, after, selected: search.routing_inbox(
+            context, values, first=first, after=after, selected=selected),
         LISTED_ROUTING_WITH_APPLICATION),
     "overdueRoutings": ConnectionPlanner(
         lambda context, values, first, after, selected: search.overdue_routings(

@@ -216,7 +216,8 @@ class SearchQuery:
                                   "waiting for an answer first, soonest due first.")
     async def routing_inbox(self, info: Info, filter: ApplicationFilter | None = None, first: First = DEFAULT_PAGE,
                             after: After = None) -> RoutingConnection:
-        listing = await search.routing_inbox(info.context, vars(filter) if filter else {}, first=first, after=after)
+        listing = await search.routing_inbox(info.context, vars(filter) if filter else {}, first=first, after=after,
+                                             selected=selected_below(info))
         return _routing_connection(listing, reads_personal_data(info.context.actor))
 
     @strawberry.field(description="AKS, MİA: the office's routings waiting past their due date, the most late "

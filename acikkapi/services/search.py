@@ -137,6 +137,7 @@ class Page:
     lines: list
     cursors: list[str]
     has_next: bool
+    total: int | None = None  # the rows of the whole filter, when counted with the page
 
 
 # ------------------------------------------------------------------------------------------------- cursors
@@ -317,8 +318,9 @@ _AFTER_ID = bindparam("after_id", type_=Integer)
 
 
 async def search_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, first: int,
-                              after: str | None, now: datetime) -> Page:
-    """A page of the applications `scope` sees that meet `f`, newest first."""
+                              after: str | None, now: datetime, with_total: bool) -> Page:
+    """A page of the applications `scope` sees that meet `f`, newest first; `with_total`: and how many meet it,
+    counted in the same statement (so on the same snapshot)."""
     today = today_in_istanbul(now)
     _, values = application_conditions(f, today)
     values.update(params, limit=first + 1)
@@ -327,15 +329,27 @@ async def search_applications(connection: AsyncConnection, scope: Scope, params:
         values["after_created"] = _moment(created)
 
     def build():
-        statement, _ = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope))
+        # uncorrelated (an InitPlan, run once), though it names the outer statement's tables
+        total = ((_applications(scope, f, today, func.count())[0].order_by(None).correlate(None)
+                  .scalar_subquery(),) if with_total else ())
+        statement, _ = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope), *total)
         if after is not None:
             statement = statement.where(tuple_(_a.c.created_at, _a.c.id) < tuple_(
                 bindparam("after_created", type_=_a.c.created_at.type), _AFTER_ID))
         return statement.limit(_LIMIT)
 
-    rows = await _prepared(("a", scope, f.shape, after is not None), build).fetch(connection, values)
+    rows = await _prepared(("a", scope, f.shape, after is not None, with_total), build).fetch(connection, values)
     lines = [_application_line(row, 0, today) for row in rows[:first]]
-    return Page(lines, [encode_cursor("a", _micros(line.created_at), line.id) for line in lines], len(rows) > first)
+    cursors = [encode_cursor("a", _micros(line.created_at), line.id) for line in lines]
+    return Page(lines, cursors, len(rows) > first, _total(rows, with_total, after))
+
+
+def _total(rows: list, with_total: bool, after: str | None) -> int | None:
+    """The total a page's rows carry (each row, in its last column); none when they cannot tell: no rows
+    after a cursor."""
+    if not with_total:
+        return None
+    return rows[0][-1] if rows else (0 if after is None else None)
 
 
 async def count_applications(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
@@ -399,9 +413,9 @@ def _sort_key(routing: ListedRouting, inbox: bool) -> tuple[int, ...]:
 
 
 async def routing_page(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, first: int,
-                       after: str | None, now: datetime, inbox: bool) -> Page:
+                       after: str | None, now: datetime, inbox: bool, with_total: bool) -> Page:
     """A page of the routings `scope` sees whose applications meet `f`, in the order of an inbox or (not
-    `inbox`) of the overdue view."""
+    `inbox`) of the overdue view; `with_total` as for `search_applications`."""
     today = today_in_istanbul(now)
     kind, key = _INBOX if inbox else _OVERDUE
     _, _, values = _routing_statement(scope, f, today)
@@ -416,7 +430,9 @@ async def routing_page(connection: AsyncConnection, scope: Scope, params: dict, 
 
     def build():
         source, conditions, _ = _routing_statement(scope, f, today)
-        statement = (select(*_ROUTING_COLUMNS, *_APPLICATION_COLUMNS, _routings(scope)).select_from(source)
+        total = ((select(func.count()).select_from(source).where(*conditions).correlate(None).scalar_subquery(),)
+                 if with_total else ())
+        statement = (select(*_ROUTING_COLUMNS, *_APPLICATION_COLUMNS, _routings(scope), *total).select_from(source)
                      .where(*conditions).order_by(*key).limit(_LIMIT))
         if after is not None:
             bounds = [bindparam("after_due", type_=_r.c.due_date.type), _AFTER_ID]
@@ -425,14 +441,14 @@ async def routing_page(connection: AsyncConnection, scope: Scope, params: dict, 
             statement = statement.where(tuple_(*key) > tuple_(*bounds))
         return statement
 
-    rows = await _prepared((kind, scope, f.shape, after is not None), build).fetch(connection, values)
+    rows = await _prepared((kind, scope, f.shape, after is not None, with_total), build).fetch(connection, values)
     lines, cursors = [], []
     for row in rows[:first]:
         routing = _listed_routing(*row[:7], today=today)
         days_late = (today - routing.due_date).days if routing.overdue else 0
         lines.append(RoutingLine(routing, days_late, _application_line(row, 7, today)))
         cursors.append(encode_cursor(kind, *_sort_key(routing, inbox)))
-    return Page(lines, cursors, len(rows) > first)
+    return Page(lines, cursors, len(rows) > first, _total(rows, with_total, after))
 
 
 async def count_routings(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *,
