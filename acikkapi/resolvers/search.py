@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 
 from acikkapi.context import Context
 from acikkapi.permissions.actor import require_staff
-from acikkapi.permissions.applications import OFFICE_ROLES, PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, \
-    scope_params
 from acikkapi.models import Role
+from acikkapi.permissions.applications import (
+    OFFICE_ROLES, PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, scope_params,
+)
 from acikkapi.services import exports, kvkk, search
 from acikkapi.services.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.exports import ExportLimitReached, ExportRequest
@@ -33,7 +34,7 @@ class Listing:
 def _name_words(value: str | None, field: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    words = tuple(dict.fromkeys(fold(value).split()))
+    words = tuple(dict.fromkeys(fold(value[:MAX_NAME_LENGTH + 1]).split()))
     if len(value) > MAX_NAME_LENGTH or len(words) > MAX_NAME_WORDS:
         raise ValidationFailed(f"Ad ve soyad en fazla {MAX_NAME_LENGTH} karakter ve {MAX_NAME_WORDS} kelime ile "
                                f"aranabilir.", field=field)
@@ -93,8 +94,8 @@ def _scope(context: Context, *roles: Role) -> Scope:
 
 
 def _counter(context: Context, page: Page, count, *arguments, **keywords) -> Callable[[], Awaitable[int]]:
-    """The page's total: counted with it when asked for, else by a statement of its own (the executor asks for
-    it even when the selection did not say so up front: fragments it could not see)."""
+    """The page's total: counted with it when asked for, else by a statement of its own (an empty page past a
+    cursor carries none)."""
     async def counted() -> int:
         if page.total is not None:
             return page.total

@@ -2,9 +2,10 @@
 their units' routings, and the office's overdue routings.
 
 Each list is keyset-paged: a page is the rows after the cursor's sort key, so a page never repeats or skips a
-row while new applications arrive. A page is one statement (the rows with their categories and routings as
-arrays of records, as the staff view reads them), its total another. Scope comes from the same conditions as
-every other read (permissions/applications.py); which of the applicant's data a reader may see is decided above.
+row while new applications arrive. A page is one prepared statement (the rows with their categories and routings
+as arrays of records, as the staff view reads them, and the total when asked for), built once per list, scope and
+filter shape. Scope comes from the same conditions as every other read (permissions/applications.py); which of
+the applicant's data a reader may see is decided above.
 """
 
 import base64
@@ -16,8 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import (
     Boolean, Integer, Select, String, and_, any_, bindparam, case, cast, exists, func, select, tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import Prepared, records
@@ -156,7 +156,12 @@ def decode_cursor(cursor: str, kind: str, parts: int) -> tuple[int, ...]:
     name, *key = text.split(".")
     if name != kind or len(key) != parts or not all(k.isdigit() and len(k) <= 18 for k in key):
         raise InvalidCursor(field="after")
+    if int(key[-1]) > _MAX_ID:  # the last part is always a row's id
+        raise InvalidCursor(field="after")
     return tuple(map(int, key))
+
+
+_MAX_ID = 2**31 - 1
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

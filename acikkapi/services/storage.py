@@ -29,14 +29,6 @@ class StoredFile:
 
 class Storage(Protocol):
     async def save(self, source: BinaryIO) -> str: ...
-    def new_pending(self) -> tuple[str, Path]:
-        """A new key and the pending path to write its file at, for a writer that makes the file itself; the
-        file is then `promote`d like a saved one."""
-        key = secrets.token_hex(16)
-        path = self._pending_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return key, path
-
     async def promote(self, key: str) -> None: ...
     async def exists(self, key: str) -> bool: ...
     def read(self, key: str) -> AsyncIterator[bytes]: ...

@@ -253,6 +253,7 @@ async def test_the_overdue_view_lists_the_offices_late_routings(world, office, c
     ({"after": "%%%"}, "INVALID_CURSOR", "after"),
     ({"after": "aS4xLjI"}, "INVALID_CURSOR", "after"),  # an inbox's cursor ("i.1.2")
     ({"after": "YS45OTk5OTk5OTk5OTk5OTk5OTkuMQ"}, "INVALID_CURSOR", "after"),  # a time past the calendar
+    ({"after": "YS4xLjk5OTk5OTk5OTk5"}, "INVALID_CURSOR", "after"),  # an id past any row's ("a.1.99999999999")
     ({"filter": {"tcKimlikNo": "1234"}}, "VALIDATION_FAILED", "filter.tcKimlikNo"),
     ({"filter": {"firstName": "?!"}}, "VALIDATION_FAILED", "filter.firstName"),
     ({"filter": {"lastName": "a" * 65}}, "VALIDATION_FAILED", "filter.lastName"),
