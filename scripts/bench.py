@@ -1,21 +1,35 @@
-"""Side by side: the server's hot paths and workflow steps against a hand-written endpoint doing the same work
-(issues 12 and 13).
+"""Side by side: the server's hot paths, workflow steps and staff lists against a hand-written endpoint doing
+the same work (issues 12 and 13, and the staff lists'); the search's filters and Rapor Al measured on their own.
 
-    .venv/bin/python scripts/bench.py                      # about three minutes on 2 cores
+    .venv/bin/python scripts/bench.py                      # about five minutes on 2 cores, 100,000 applications
     .venv/bin/python scripts/bench.py --seconds 5          # quicker and noisier
     .venv/bin/python scripts/bench.py --paths tracking,submit --statements   # and each request's SQL
     .venv/bin/python scripts/bench.py --paths route,answer # the workflow's steps only
+    .venv/bin/python scripts/bench.py --applications 1000000 --paths search,inbox,filters,export --seconds 8
+                                                           # the lists at national size (3.3 GB, ~2 min to fill)
 
 Needs `wrk` (Debian package `wrk`). It benchmarks the `acikkapi` of the Python it runs with (a checkout's
 venv: that checkout's code) on a throwaway database in a temporary directory, and prints a Markdown table:
 per path, the server's and the raw endpoint's requests per second and their ratio, p50/p99 latency, server
-CPU per request and database round trips per request; then the issue's targets, checked; then details.
+CPU per request and database round trips per request; then the targets, checked; then details, the filters'
+latencies and plans, and the export's time and memory.
+
+Paths (--paths): timed under wrk against the raw endpoint: tracking, categories, search, inbox, submit, route,
+answer; measured on the server alone: filters, export. All by default. The reads are counted and timed first,
+then the filters and the export run, then the steps that add applications to the AKS's office (submit, route,
+answer) are counted and timed: the lists and the filters see the office as filled (the search lists its newest
+applications).
 
 What it does:
-1. Database: an embedded PostgreSQL (pgserver) in the temporary directory; `acikkapi seed --demo` migrates it
-   and loads the reference data and the demo staff; scripts/bench_fill.sql adds --applications applications
-   (100,000) with 1-3 category rows, 1-4 history rows, attachment rows, their SMS and their ended sessions;
-   VACUUM ANALYZE.
+1. Database: an embedded PostgreSQL (pgserver, its default settings: 128 MB of shared buffers) in the temporary
+   directory; `acikkapi seed --demo` migrates it and loads the reference data and the demo staff;
+   scripts/bench_fill.sql adds --applications applications (100,000) over the last two years, spread over the
+   provinces as the address records are (Ankara holds about 2%, the largest province about 6%), with 1-3
+   category rows, an attachment row on about one in five, their SMS and their ended sessions, and each one's
+   life in the office so far: 1-3 routings to units (or none), consistent with its status (97% closed, the
+   recent ones open, a third of the open routings overdue), and its history (1 to a dozen rows, as the
+   workflow writes them); a valilik AKS and MİA for each province without one, a Yetkili for each routed unit
+   (see its header). VACUUM ANALYZE.
 2. Processes: the identity and SMS simulators, `acikkapi serve --no-migrate` and scripts/bench_raw.py, each on
    a free port, configured by the same ACIKKAPI_* variables (a random secret key, code limits raised). The
    server runs as a production deployment would run it apart from SMS delivery: ACIKKAPI_OUTBOX_IN_SERVER=false
@@ -24,14 +38,20 @@ What it does:
    /sms/mesajlar) submits an application and a TRACK session is opened for it; a second APPLY session is the
    template of the submit pools: before each run, copies of its row, each with its own token (stored as
    acikkapi.services.sessions.token_hash stores it), one per submit, since a session makes one application.
-   The tracking view follows a filled application with 3 category rows, 2 attachments and 4 history rows
+   The tracking view follows a filled application with 3 category rows, 2 attachments and a closed history
    (a copy of the real TRACK session, pointed at it). The demo AKS and Yetkili of Ankara (tests/helpers.py)
-   sign in with a staff code; the workflow's steps run on copies of their sessions.
+   sign in with a staff code; route and search run on copies of the AKS's session, answer and inbox on copies
+   of the Yetkili's.
    Each step acts on a fresh application, copies of the first submitted one (in the AKS's office) with its
    history, made before each run, numbered consecutively so that wrk's request i names the i-th: `route`
    (routeApplication, to the Yetkili's unit, the first routing: with its SMS) on applications in the pool;
    `answer` (answerRouting, text only, JSON body) on applications routed to that unit as routeApplication
    leaves them (one open routing, its history row), so that the answer makes them Cevaplandı.
+   The lists send scripts/bench_lists.py's documents with variables, as the screens would ({"filter": {},
+   "first": 50}): `search` (searchApplications as the AKS: every column of a row, the T.C. Kimlik No
+   included, so each page writes a KVKK log row per listed application, categories, routings, totalCount,
+   pageInfo, cursors) and `inbox` (routingInbox as the Yetkili: the routing and its application's row without
+   the T.C. Kimlik No, an ihbar's names null, totalCount, pageInfo).
 4. Checks, before any timing (it refuses to time when one fails): the category tree is byte-identical. The
    tracking view is byte-identical once each signed link's expiry and signature are replaced by placeholders,
    after checking them: the signature must be valid for the link's path and session under the link key, the
@@ -40,14 +60,17 @@ What it does:
    number, and the rows it wrote (application, category rows, event, SMS, session) equal the server's but
    for ids and times. Each workflow step is taken by both on two fresh applications: the answers are
    identical but for the tracking number, and the rows (application, routings, history, SMS) equal but for
-   ids and times. Status and content type must match too; other headers may differ.
+   ids and times. Each list's first page, at 50 and at 200 rows, is byte-identical (key order, cursors,
+   masking, dates and times), and both wrote the same KVKK rows: one per listed application for the search,
+   naming tcKimlikNo, none for the inbox. Status and content type must match too; other headers may differ.
 5. Round trips: a second server and a second raw endpoint, whose connections go through a relay of
-   PostgreSQL's wire protocol, answer --count-requests sequential requests per path. Each Query message, and
-   each batch of messages ended by a Sync (or by a Flush: asyncpg prepares a statement so), is one round trip
-   (the client waits for the answer). Connections opened meanwhile count with their first statements. Units of
-   work that touch outbox_message other than by inserting into it, with the pool's pre-ping before them, are
-   the outbox dispatcher's: counted apart ("+ N outbox" per submit or route; sequential requests make it
-   send each SMS on its own, the worst case), and left out for reads. The raw endpoint's own count must agree.
+   PostgreSQL's wire protocol, answer --count-requests sequential requests per path (the lists: at 50 rows and
+   at 200). Each Query message, and each batch of messages ended by a Sync (or by a Flush: asyncpg prepares a
+   statement so), is one round trip (the client waits for the answer). Connections opened meanwhile count
+   with their first statements. Units of work that touch outbox_message other than by inserting into it, with
+   the pool's pre-ping before them, are the outbox dispatcher's: counted apart ("+ N outbox" per submit or
+   route; sequential requests make it send each SMS on its own, the worst case), and left out for reads. The
+   raw endpoint's own count must agree.
 6. Timing: for each path, the server then the raw endpoint, each while the other is stopped (SIGSTOP), under
    wrk (1 thread, --connections, --warmup then --seconds; submit also at 64 connections). The endpoint and
    PostgreSQL share the first CPU (so requests per second compare the whole cost of a request, database
@@ -57,6 +80,26 @@ What it does:
    is reported beside it, and once more added to it in the targets. Every answer is checked in wrk's Lua
    (status 200, no "errors", the expected field) and every submit must have made its application, every step
    moved its application on, or the run is reported as bad.
+7. Filters (server only, the raw endpoint stopped): for each criterion of the search (bench_lists.FILTERS:
+   trackingNo, tcKimlikNo, firstName "mehmet", lastName "sahin", categoryId, subcategoryId, statuses, results,
+   kinds, channels, isSpecial, isConfidential, priorityGroups, a registration month, unitNo, overdue; values
+   taken from Ankara's own applications), one untimed request then --filter-requests (15) sequential ones as
+   the AKS over HTTP, first 50 with totalCount: p50 and p99 (nearest rank). Then the statements the product
+   runs for that filter, the page (with its total) and the total alone, rebuilt by acikkapi.services.search
+   itself in this process (db.Prepared recorded), under EXPLAIN (ANALYZE, BUFFERS) with their arguments (a
+   custom plan) and EXPLAIN (GENERIC_PLAN) (the plan a prepared statement may switch to after five runs):
+   any "Seq Scan on application" is reported.
+8. Export (server only): Rapor Al of about --export-rows (100,000) applications by the AKS of the province
+   holding the most. No office of the fill holds that many (the largest about 6% of them): the missing ones are
+   copies of other provinces' applications (every n-th by id, with their category rows and routings, their
+   registration times kept) made that province's first; an office holding more than asked is cut to its most
+   recent days with registeredFrom. startApplicationExport through the API, exportJob polled every 0.1 s until
+   DONE, the workbook downloaded from its signed link and its rows counted. Time: the job's createdAt →
+   finishedAt. Memory: the server process's VmHWM, reset (clear_refs) just before the export, and its RSS
+   sampled every 20 ms, during the job and during the download. Beside it, the csv module: a process of its
+   own on the server's CPU (scripts/bench_lists.py csv) fetches the same rows with asyncpg from a server-side
+   cursor (the product's statement, 1,000 rows at a time, repeatable read) and writes the export's 13 columns
+   with csv.writer; the count and the KVKK insert the export also does are timed apart (and rolled back).
 
 The numbers move with the machine's other load (the details show how busy each CPU was, other tenants
 included): compare ratios from one run, not absolute figures across runs or machines.
@@ -74,6 +117,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,7 +133,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from acikkapi.models import Application  # noqa: E402
+from acikkapi.models import Application, Routing  # noqa: E402
 from acikkapi.services.business_days import due_date  # noqa: E402
 from acikkapi.services.links import check_signed  # noqa: E402
 from acikkapi.services.sessions import token_hash  # noqa: E402
@@ -98,6 +142,10 @@ from tests.documents import (  # noqa: E402
     ANSWER, CATEGORIES, REQUEST_APPLY, REQUEST_STAFF, REQUEST_TRACKING, ROUTE, SUBMIT, TRACKED, VERIFY,
 )
 from tests.helpers import AKS_ANKARA, YETKILI_ANKARA  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_lists  # noqa: E402
+from bench_lists import EXPORT_JOB, FILTERS, INBOX_PAGE, PAGE, SEARCH_PAGE, START_EXPORT  # noqa: E402
 
 PERSON = {"tcKimlikNo": "10000000146", "firstName": "Ayşe", "lastName": "Yılmaz", "motherMaidenInitials": "KA"}
 PHONE = "5329999999"
@@ -120,11 +168,24 @@ class HotPath:
 PATHS = {
     "tracking": HotPath("tracking", "`trackedApplication` (tracking view)", '"trackedApplication":{"trackingNo":'),
     "categories": HotPath("categories", "`serviceCategories` (anonymous)", '"serviceCategories":[{"id":'),
+    "search": HotPath("search", f"`searchApplications` (AKS, first {PAGE}, every column, totalCount, KVKK log)",
+                      '"searchApplications":{"totalCount":'),
+    "inbox": HotPath("inbox", f"`routingInbox` (Yetkili, first {PAGE}, with the application, totalCount)",
+                     '"routingInbox":{"totalCount":'),
     "submit": HotPath("submit", "`submitApplication` (2 categories, no files)", '"SubmitApplicationSuccess"'),
     "route": HotPath("route", "`routeApplication` (pool → 1 unit, its SMS)", '"status":"YONLENDIRILDI"'),
     "answer": HotPath("answer", "`answerRouting` (text, the last open routing)", '"status":"CEVAPLANDI"'),
 }
+# Measured otherwise than under wrk: sequential requests per filter of the search, and one big export.
+CHECKS = {"filters": "the search's filters: sequential latency and EXPLAIN",
+          "export": "Rapor Al of about --export-rows rows: time, memory, the csv module beside it"}
+LISTS = {"search": SEARCH_PAGE, "inbox": INBOX_PAGE}
+LIST_ROLES = {"route": AKS_ANKARA, "answer": YETKILI_ANKARA, "search": AKS_ANKARA, "inbox": YETKILI_ANKARA}
+BIG_PAGE = 200  # the round trips of a page must not grow with its size
+FILTER_GOAL_MS = 50
+EXPORT_RATIO_GOAL, EXPORT_MEMORY_GOAL_MB = 2.0, 150
 TRANSITIONS = ("route", "answer")
+WRITES = ("submit", *TRANSITIONS)  # each request adds an application to the AKS's office, or moves one on
 SENDS_SMS = ("submit", "route")  # each request queues an SMS, which the server's dispatcher sends
 ROUND_TRIP_GOALS = ("tracking", "categories", "submit")  # issue 12's "≤ raw + 2"
 
@@ -152,6 +213,7 @@ class Endpoint:
     process: subprocess.Popen
     log_path: Path
     outbox: subprocess.Popen | None = None  # the server's SMS dispatcher, run apart (`acikkapi outbox`)
+    ready_rss_mb: float = 0.0  # its RSS once it answered its first request
 
     @property
     def pid(self) -> int:
@@ -328,8 +390,8 @@ class Sessions:
 
 
 # Copied as they are, but for these.
-COPIED = [c.name for c in Application.__table__.columns
-          if c.name not in ("id", "tracking_no", "status", "version", "created_at", "idempotency_key")]
+COPIED = [c.name for c in Application.__table__.columns if c.computed is None  # generated: the name words
+          and c.name not in ("id", "tracking_no", "status", "version", "created_at", "idempotency_key")]
 NUMBER = -987654321  # where a batch's request puts its number, in the wrk script's body
 
 
@@ -478,7 +540,7 @@ async def submit_input(db: asyncpg.Connection) -> dict:
 
 async def tracked_application_id(db: asyncpg.Connection) -> int:
     """A filled application with everything the tracking view shows: 3 category rows, 2 attachments, a
-    closed history of 4 rows (one internal), an e-mail."""
+    closed history (with its internal rows), an e-mail."""
     return await db.fetchval(
         """SELECT a.id FROM application a
            WHERE a.status = 'SONUCLANDI' AND a.email IS NOT NULL
@@ -648,6 +710,57 @@ async def check_transitions(http: httpx.AsyncClient, db: asyncpg.Connection, pro
         log(f"{name}: identical but for the tracking number; identical rows written")
 
 
+def list_body(key: str, first: int = PAGE, filter: dict | None = None) -> dict:
+    """A list's request as the screens send it: the document with its variables."""
+    return {"query": LISTS[key], "variables": {"filter": filter or {}, "first": first}}
+
+
+LIST_FIELDS = {"search": "searchApplications", "inbox": "routingInbox"}
+
+
+async def kvkk_mark(db: asyncpg.Connection) -> int:
+    return await db.fetchval("SELECT coalesce(max(id), 0) FROM kvkk_access_log")
+
+
+async def kvkk_rows(db: asyncpg.Connection, after: int) -> list[tuple]:
+    """The KVKK log rows written since `after`, without ids and times."""
+    return sorted((r["user_id"], r["application_id"], tuple(r["fields"])) for r in await db.fetch(
+        "SELECT user_id, application_id, fields FROM kvkk_access_log WHERE id > $1", after))
+
+
+async def check_lists(http: httpx.AsyncClient, db: asyncpg.Connection, product: Endpoint, raw: Endpoint,
+                      staff: dict[str, str]) -> None:
+    """Each list's first page, at the timed size and at the largest, from both: byte-identical answers, and the
+    same KVKK rows written (the search: one per listed application, naming tcKimlikNo; the inbox: none)."""
+    for key, name in LIST_FIELDS.items():
+        user_id = await db.fetchval("SELECT user_id FROM auth_session WHERE token_hash = $1", token_hash(staff[key]))
+        for first in (PAGE, BIG_PAGE):
+            answers, logged = [], []
+            for endpoint in (product, raw):
+                mark = await kvkk_mark(db)
+                answers.append(await post(http, endpoint.url, list_body(key, first), staff[key]))
+                logged.append(await kvkk_rows(db, mark))
+            same(f"{name} (first {first})", *answers, answers[0].content, answers[1].content)
+            body = json.loads(answers[0].content)
+            if "errors" in body or PATHS[key].expect.encode() not in answers[0].content:
+                raise Refusal(f"{name}: the server refused the page: {answers[0].content[:300]!r}")
+            connection = body["data"][name]
+            edges, total = connection["edges"], connection["totalCount"]
+            if len(edges) != min(first, total) or connection["pageInfo"]["hasNextPage"] != (total > first):
+                raise Refusal(f"{name}: {len(edges)} rows of {total} on a page of {first}")
+            rows = [edge["node"] if key == "search" else edge["node"]["application"] for edge in edges]
+            expected = sorted({(user_id, int(row["id"]), ("tcKimlikNo",)) for row in rows}) if key == "search" else []
+            if logged[0] != logged[1] or logged[0] != expected:
+                raise Refusal(f"{name}: KVKK rows written: server {len(logged[0])}, raw {len(logged[1])}, "
+                              f"expected {len(expected)}; server {logged[0][:3]}, raw {logged[1][:3]}")
+            routings = sum(len(row["routings"]) for row in rows)
+            categories = sum(len(row["categories"]) for row in rows)
+            hidden = sum(row["firstName"] is None for row in rows)
+            log(f"{name}, first {first}: byte-identical ({len(answers[0].content):,} bytes: {len(edges)} rows of "
+                f"{total:,}, {categories} category rows, {routings} routings, {hidden} without names); "
+                f"the same {len(logged[0])} KVKK rows written")
+
+
 # --- counting round trips ---------------------------------------------------------------------------------
 
 @dataclass
@@ -803,6 +916,9 @@ class Count:
     outbox: float
     listing: list[str]
     own: float | None = None  # the raw endpoint's own count
+    # each request's own, in order: a connection the pool opens meanwhile counts its setup (type introspection,
+    # statements prepared anew) with the request that opened it
+    per_request: list[int] = field(default_factory=list)
 
 
 async def count_round_trips(relay: RoundTripRelay, send, n: int, warm: int, settle=None, own=None) -> Count:
@@ -813,9 +929,9 @@ async def count_round_trips(relay: RoundTripRelay, send, n: int, warm: int, sett
     own_before = await own() if own else 0
     relay.trips = []
     relay.recording = True
-    last = 0
+    marks = []  # where each request's trips begin
     for _ in range(n):
-        last = len(relay.trips)
+        marks.append(len(relay.trips))
         await send()
     if settle:
         await settle()
@@ -824,13 +940,14 @@ async def count_round_trips(relay: RoundTripRelay, send, n: int, warm: int, sett
     trips = relay.trips
     attribute(trips)
     listing = []
-    for trip in trips[last:]:
+    for trip in trips[marks[-1]:]:
         if trip.owner == "request":
             text = " | ".join(" ".join(t.split()) for t in trip.texts) or "(empty)"
             listing.append(("prepare: " if trip.prepare else "") + (text[:150] + "…" if len(text) > 150 else text))
+    per_request = [sum(t.owner == "request" for t in trips[a:b]) for a, b in zip(marks, [*marks[1:], len(trips)])]
     return Count(request=sum(t.owner == "request" for t in trips) / n,
                  outbox=sum(t.owner == "outbox" for t in trips) / n, listing=listing,
-                 own=(await own() - own_before) / n if own else None)
+                 own=(await own() - own_before) / n if own else None, per_request=per_request)
 
 
 # --- load ---------------------------------------------------------------------------------------------------
@@ -1057,9 +1174,94 @@ def targets(results: dict, counts: dict, args) -> list[str]:
     return out
 
 
-def runs_of(args) -> list[tuple[str, int]]:
+def list_targets(results: dict, counts: dict, args, filters: "list[FilterRun]", export: dict | None) -> list[str]:
+    """The staff lists' targets: the search against raw, the statements per page, the filters, the export."""
+    out = []
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    c = args.connections
+    for key, goal in (("search", 0.70), ("inbox", None)):
+        if (key, c, "product") in results:
+            ratio = results[key, c, "product"].rate / results[key, c, "raw"].rate
+            cpu = results[key, c, "raw"].cpu_ms / results[key, c, "product"].cpu_ms
+            out.append(f"{key} ≥ {goal:.2f} of raw: {ratio:.2f} (in CPU per request {cpu:.2f}), {verdict(ratio >= goal)}"
+                       if goal else f"{key} (no target): {ratio:.2f} of raw (in CPU per request {cpu:.2f})")
+    for key in LISTS:
+        sizes = [(first, counts.get((key if first == PAGE else f"{key}@{first}", "product")))
+                 for first in (PAGE, BIG_PAGE)]
+        if all(count for _, count in sizes):
+            most = max(count.request for _, count in sizes)
+            raw = counts[key, "raw"].request
+            out.append(f"{key}: ≤ 4 SQL statements per page, the session lookup included, whatever the page size: "
+                       + ", ".join(f"{trips_text(count.request)} at first {first} (per request: median "
+                                   f"{statistics.median(count.per_request):g}, most {max(count.per_request)})"
+                                   for first, count in sizes)
+                       + f" (raw {trips_text(raw)}), {verdict(most <= 4.05)}")
+    if filters:
+        slow = [run for run in filters if run.p50 > FILTER_GOAL_MS]
+        worst = max(filters, key=lambda run: run.p50)
+        out.append(f"every filter's p50 ≤ {FILTER_GOAL_MS} ms ({args.applications:,} applications, "
+                   f"{args.filter_requests} sequential requests each): slowest {worst.name} {worst.p50:.1f} ms, "
+                   + (f"NOT met by {len(slow)}: " + ", ".join(f"{run.name} {run.p50:.0f} ms" for run in slow)
+                      if slow else "met"))
+        scans = [(run.name, line) for run in filters for line in run.seq_scans]
+        out.append("no Seq Scan on application in the filters' page and count statements (EXPLAIN, custom and "
+                   "generic plans): " + ("none, met" if not scans else
+                                         f"NOT met, {len(scans)} in " + ", ".join(sorted({n for n, _ in scans}))))
+    if export:
+        csv_s, job_s = export["csv"]["rows_s"], export["job_s"]
+        ratio = job_s / csv_s
+        whole = csv_s + export["csv"]["count_s"] + export["csv"]["kvkk_log_s"]
+        out.append(f"export ≤ {EXPORT_RATIO_GOAL:g}× the csv module's time ({export['job']['rowsWritten']:,} rows): "
+                   f"job {job_s:.1f} s vs csv {csv_s:.1f} s (fetch and write) = {ratio:.2f}×, "
+                   f"{verdict(ratio <= EXPORT_RATIO_GOAL)} (with the export's count and KVKK insert added to the csv "
+                   f"side: {job_s / whole:.2f}×)")
+        peak = max(export["hwm_job_mb"], export["hwm_after_mb"]) if export["peak_reset"] else export["hwm_after_mb"]
+        out.append(f"export ≤ {EXPORT_MEMORY_GOAL_MB} MB peak for the whole server process (VmHWM): {peak:.0f} MB "
+                   f"(RSS {export['rss_before_mb']:.0f} MB before the export), {verdict(peak <= EXPORT_MEMORY_GOAL_MB)}")
+    return out
+
+
+def filters_report(filters: "list[FilterRun]") -> str:
+    lines = ["| filter (AKS of Ankara, first 50, totalCount) | rows | p50 | p99 | page statement | count statement "
+             "| Seq Scan on application |", "|---|---|---|---|---|---|---|"]
+    for run in filters:
+        values = json.dumps(run.variables, ensure_ascii=False)
+        lines.append(f"| {run.name} `{values}` | {run.total:,} | {run.p50:.1f} ms | {run.p99:.1f} ms "
+                     f"| {run.plans['page']['ms']:.1f} ms | {run.plans['count']['ms']:.1f} ms "
+                     f"| {'; '.join(run.seq_scans) or 'none'} |")
+    lines.append("")
+    lines.append("p50 and p99 over HTTP (nearest rank: p99 is the slowest of the requests); the statements' times "
+                 "are EXPLAIN ANALYZE's execution times (custom plan), the page statement's with its total.")
+    return "\n".join(lines)
+
+
+def export_report(export: dict) -> str:
+    job, csv = export["job"], export["csv"]
+    other = csv["count_s"] + csv["kvkk_log_s"]
+    return "\n".join([
+        f"Export: province {export['province']}, filter {json.dumps(export['filter'])}: {job['rowsWritten']:,} rows, "
+        f"{export['file_mb']:.1f} MB workbook ({export['file_rows']:,} rows in its sheet).",
+        f"- job {export['job_s']:.1f} s (createdAt → finishedAt; {export['wall_s']:.1f} s from the mutation to DONE "
+        f"seen), download {export['download_s']:.2f} s; server CPU {export['server_cpu_s']:.1f} s, PostgreSQL CPU "
+        f"{export['database_cpu_s']:.1f} s meanwhile",
+        f"- server memory: RSS {export['rss_ready_mb']:.0f} MB once started, {export['rss_before_mb']:.0f} MB before "
+        f"the export (VmHWM {export['hwm_before_mb']:.0f} MB since it started), during the job VmHWM {export['hwm_job_mb']:.0f} MB"
+        + ("" if export["peak_reset"] else " (could not reset: since it started)")
+        + f" (sampled RSS peak {export['rss_peak_sampled_mb']:.0f} MB), during the download sampled peak "
+        f"{export['rss_peak_download_mb']:.0f} MB, RSS after {export['rss_after_mb']:.0f} MB",
+        f"- csv module, same rows in a process of its own: {csv['rows_s']:.1f} s (fetching {csv['fetch_s']:.1f} s, "
+        f"columns and csv.writer {csv['csv_s']:.1f} s), {csv['bytes'] / 1e6:.1f} MB, peak RSS {csv['peak_rss_mb']:.0f} "
+        f"MB; the export's other work apart: count {csv['count_s']:.2f} s, KVKK log insert {csv['kvkk_log_s']:.2f} s "
+        f"(with them: {csv['rows_s'] + other:.1f} s, the job {export['job_s'] / (csv['rows_s'] + other):.1f}×)",
+    ])
+
+
+def runs_of(args, keys: list[str] | None = None) -> list[tuple[str, int]]:
     runs = []
-    for key in args.paths:
+    for key in args.timed if keys is None else keys:
         runs.append((key, args.connections))
         if key == "submit" and args.connections != 64:
             runs.append(("submit", 64))
@@ -1131,6 +1333,7 @@ async def benchmark(args) -> None:
             server_cpus))
         await wait_ready(product, "/health")
         await wait_ready(raw, "/_roundtrips")
+        product.ready_rss_mb = status_mb(product.pid, "VmRSS")
 
         db = await asyncpg.connect(db_url)
         async with httpx.AsyncClient(timeout=60) as http:
@@ -1149,11 +1352,11 @@ async def benchmark(args) -> None:
                                      {"input": {**PERSON, "phone": PHONE}})
             sessions = Sessions(db, template)
             track_token = await tracking_session(db, real_track, await tracked_application_id(db))
-            staff = {}
-            for key, person in (("route", AKS_ANKARA), ("answer", YETKILI_ANKARA)):
-                real_staff = await sign_in(http, product_url, urls["sms"], REQUEST_STAFF, {
+            real_staff = {}  # by T.C. Kimlik No: the real sessions, of which each path gets a copy of its own
+            for person in (AKS_ANKARA, YETKILI_ANKARA):
+                real_staff[person["tckn"]] = await sign_in(http, product_url, urls["sms"], REQUEST_STAFF, {
                     "input": {"tcKimlikNo": person["tckn"], "phone": person["phone"]}}, phone=person["phone"])
-                staff[key] = await staff_session(db, real_staff)
+            staff = {key: await staff_session(db, real_staff[person["tckn"]]) for key, person in LIST_ROLES.items()}
             transitions = Transitions(db, await db.fetchval("SELECT id FROM application WHERE tracking_no = $1",
                                                             submitted["trackingNo"]),
                                       AKS_ANKARA["tckn"], await yetkili_unit(db, YETKILI_ANKARA["tckn"]))
@@ -1164,27 +1367,46 @@ async def benchmark(args) -> None:
                 await check_identical(http, db, product, raw, settings, track_token, form, sessions,
                                       (first_submit, apply_token))
                 await check_transitions(http, db, product, raw, transitions, staff)
+                await check_lists(http, db, product, raw, staff)
             except Refusal as refusal:
                 raise SystemExit(f"not timing: {refusal}") from None
             await outbox_drained(db)
 
-            counts = {}
-            if args.count_requests:
-                with paused(product), paused(raw):
-                    counts = await count_all(args, processes, env, work, socket_dir, http, db, sessions, form,
-                                             track_token, transitions, staff)
-
-            results = await time_all(args, product, raw, db, sessions, form, track_token, transitions, staff, work,
-                                     server_cpus, load_cpus, pg.get_pid())
+            # The reads first (counted, then timed), the filters and the export, then the steps that add
+            # applications to the AKS's office (counted, then timed): the lists and filters see the filled office.
+            counts, results, filters, export = {}, {}, [], None
+            for writes in (False, True):
+                keys = [key for key in args.timed if (key in WRITES) == writes]
+                if writes and "filters" in args.paths:
+                    with paused(raw):
+                        filters = await check_filters(args, http, db, db_url, product, staff["search"])
+                if writes and "export" in args.paths:
+                    with paused(raw):
+                        export = await run_export(args, http, db, db_url, product, real_staff[AKS_ANKARA["tckn"]],
+                                                  work, server_cpus, pg.get_pid())
+                if not keys:
+                    continue
+                if args.count_requests:
+                    with paused(product), paused(raw):
+                        counts.update(await count_all(args, keys, processes, env, work, socket_dir, http, db,
+                                                      sessions, form, track_token, transitions, staff))
+                results.update(await time_all(args, keys, product, raw, db, sessions, form, track_token, transitions,
+                                              staff, work, server_cpus, load_cpus, pg.get_pid()))
         await db.close()
 
         print()
         print(report(results, counts, args, machine, postgres, pinned))
         print()
-        for line in targets(results, counts, args):
+        for line in targets(results, counts, args) + list_targets(results, counts, args, filters, export):
             print(f"- {line}")
         print()
         print(details(results))
+        if filters:
+            print()
+            print(filters_report(filters))
+        if export:
+            print()
+            print(export_report(export))
         if args.statements:
             for (key, name), count in counts.items():
                 print(f"\n{key}, {name}: one request's {len(count.listing)} round trips"
@@ -1213,7 +1435,7 @@ async def simulator_urls(log_path: Path, process: subprocess.Popen) -> dict:
     raise SystemExit("the simulators did not start")
 
 
-async def count_all(args, processes: Processes, env: dict, work: Path, socket_dir: str, http: httpx.AsyncClient,
+async def count_all(args, keys: list[str], processes: Processes, env: dict, work: Path, socket_dir: str, http: httpx.AsyncClient,
                     db: asyncpg.Connection, sessions: Sessions, form: dict, track_token: str,
                     transitions: Transitions, staff: dict[str, str]) -> dict:
     """Round trips per request, through the relay, on a second server and a second raw endpoint."""
@@ -1245,7 +1467,13 @@ async def count_all(args, processes: Processes, env: dict, work: Path, socket_di
                 return send
 
             own = (lambda: raw_own_count(http, endpoint)) if name == "raw" else None
-            for key in args.paths:
+            for key in keys:
+                if key in LISTS:
+                    for first in (PAGE, BIG_PAGE):
+                        send = sender(lambda: list_body(key, first), lambda: staff[key])
+                        counts[key if first == PAGE else f"{key}@{first}", name] = await count_round_trips(
+                            relay, send, n, warm, own=own)
+                    continue
                 if key == "tracking":
                     send = sender(lambda: {"query": TRACKED}, lambda: track_token)
                 elif key == "categories":
@@ -1262,7 +1490,7 @@ async def count_all(args, processes: Processes, env: dict, work: Path, socket_di
                 counts[key, name] = await count_round_trips(
                     relay, send, n, warm, settle if key in SENDS_SMS else None, own=own)
             log(f"  counted in {time.monotonic() - started:.1f} s")
-            for key in args.paths:
+            for key in keys:
                 count = counts[key, name]
                 if count.own is not None and abs(count.own - count.request) > 0.05:
                     log(f"warning: {key}: the relay counts {count.request:.2f} round trips per raw request, "
@@ -1278,13 +1506,13 @@ async def raw_own_count(http: httpx.AsyncClient, endpoint: Endpoint) -> int:
     return (await http.get(endpoint.url + "/_roundtrips")).json()["roundTrips"]
 
 
-async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connection, sessions: Sessions,
+async def time_all(args, keys: list[str], product: Endpoint, raw: Endpoint, db: asyncpg.Connection, sessions: Sessions,
                    form: dict, track_token: str, transitions: Transitions, staff: dict[str, str], work: Path,
                    server_cpus: set[int], load_cpus: set[int], postmaster: int) -> dict:
     results = {}
     rates = {}  # measured while warming up: sizes the pools and batches of the run after it
     guess = {"product": 1000.0, "raw": 3000.0}  # until measured
-    for key, connections in runs_of(args):
+    for key, connections in runs_of(args, keys):
         for name, endpoint, other in (("product", product, raw), ("raw", raw, product)):
             with paused(other):
                 log(f"{key}, {connections} connections: {endpoint.name}")
@@ -1294,6 +1522,8 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
                     body, token = {"query": CATEGORIES}, None
                 elif key == "submit":
                     body, token = {"query": SUBMIT, "variables": {"input": form}}, None
+                elif key in LISTS:
+                    body, token = list_body(key), staff[key]
                 else:
                     body, token = {}, staff[key]
 
@@ -1347,6 +1577,267 @@ async def time_all(args, product: Endpoint, raw: Endpoint, db: asyncpg.Connectio
     return results
 
 
+# --- the search's filters and the export ------------------------------------------------------------------
+
+@dataclass
+class FilterRun:
+    name: str
+    variables: dict
+    total: int
+    latencies: list[float]  # ms, sequential requests over HTTP
+    plans: dict = field(default_factory=dict)  # "page"/"count" → {"ms", "seq_scans", "generic_seq_scans", "plan"}
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))]  # nearest rank
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(99)
+
+    @property
+    def seq_scans(self) -> list[str]:
+        return [f"{which}{' (generic plan)' if generic else ''}: {line}" for which, plan in self.plans.items()
+                for generic in (False, True) for line in plan["generic_seq_scans" if generic else "seq_scans"]]
+
+
+async def check_filters(args, http: httpx.AsyncClient, db: asyncpg.Connection, db_url: str, product: Endpoint,
+                        token: str) -> list[FilterRun]:
+    """Each filter of the search as the AKS: one untimed request, then --filter-requests sequential ones (first
+    50, totalCount), over HTTP to the server; then EXPLAIN of the statements the product runs for it."""
+    from acikkapi.db import make_engine, to_asyncpg_url
+
+    province_id = await db.fetchval("SELECT province_id FROM app_user WHERE tckn = $1", AKS_ANKARA["tckn"])
+    samples = await bench_lists.filter_samples(db, province_id, PERSON["tcKimlikNo"])
+    actor = bench_lists.office_actor(province_id)
+    engine = make_engine(to_asyncpg_url(db_url), pool_size=1).execution_options(isolation_level="AUTOCOMMIT")
+    runs = []
+    try:
+        for criterion in FILTERS:
+            variables = criterion.variables(samples)
+            body = list_body("search", PAGE, variables)
+            latencies, answer = [], None
+            for i in range(args.filter_requests + 1):
+                started = time.perf_counter()
+                response = await post(http, product.url, body, token)
+                elapsed = 1000 * (time.perf_counter() - started)
+                answer = response.json()
+                if response.status_code != 200 or "errors" in answer:
+                    raise SystemExit(f"the server refused the filter {criterion.name}: {response.text[:300]}")
+                if i:
+                    latencies.append(elapsed)
+            run = FilterRun(criterion.name, variables, answer["data"]["searchApplications"]["totalCount"], latencies)
+            for which, (sql, arguments) in (await bench_lists.product_statements(engine, actor, variables)).items():
+                plan = await bench_lists.explain(db, sql, arguments)
+                generic = await bench_lists.explain(db, sql, arguments, generic=True)
+                executed = next((float(m.group(1)) for line in plan
+                                 if (m := re.search(r"Execution Time: ([\d.]+) ms", line))), float("nan"))
+                run.plans[which] = {
+                    "ms": executed, "plan": plan, "generic": generic,
+                    "seq_scans": [line.strip() for line in plan if bench_lists.SEQ_SCAN.search(line)],
+                    "generic_seq_scans": [line.strip() for line in generic if bench_lists.SEQ_SCAN.search(line)]}
+            log(f"  {criterion.name}: {run.total:,} rows, p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms; page statement "
+                f"{run.plans['page']['ms']:.1f} ms, count {run.plans['count']['ms']:.1f} ms"
+                + (f"; {len(run.seq_scans)} seq scans on application" if run.seq_scans else ""))
+            runs.append(run)
+    finally:
+        await engine.dispose()
+    return runs
+
+
+def status_mb(pid: int, name: str) -> float:
+    """A VmXXX line of /proc/<pid>/status, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak(pid: int) -> bool:
+    """VmHWM back to the current RSS (clear_refs 5, Linux 4.0)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+class RssSampler:
+    """The process's RSS every 20 ms, its peak kept."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self.task = pid, 0.0, None
+
+    async def __aenter__(self) -> "RssSampler":
+        async def sample() -> None:
+            while True:
+                self.peak = max(self.peak, status_mb(self.pid, "VmRSS"))
+                await asyncio.sleep(0.02)
+        self.task = asyncio.create_task(sample())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.peak = max(self.peak, status_mb(self.pid, "VmRSS"))
+        self.task.cancel()
+
+
+async def export_office(db: asyncpg.Connection, rows: int) -> tuple[int, dict]:
+    """The office of the export: the province with the most applications and its valilik AKS. When it has
+    fewer than `rows`, copies of other provinces' applications (with their category rows and routings, their
+    registration times kept) are made its own up to `rows`: no office of the fill reaches 100,000 (a province
+    holds at most about 6% of them). Returns the province and the AKS (id, tckn, phone)."""
+    province_id, have = await db.fetchrow(
+        "SELECT subject_province_id, count(*) FROM application GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+    aks = await db.fetchrow("SELECT id, tckn, phone FROM app_user WHERE role = 'AKS' AND province_id = $1 "
+                            "AND district_id IS NULL AND active ORDER BY id LIMIT 1", province_id)
+    if aks is None:
+        raise SystemExit(f"no AKS in province {province_id} for the export")
+    missing = rows - have
+    if missing > 0:
+        started = time.monotonic()
+        others = await db.fetchval("SELECT count(*) FROM application WHERE subject_province_id <> $1", province_id)
+        step = max(1, others // missing)
+        application_columns = [c.name for c in Application.__table__.columns if c.computed is None and c.name not in (
+            "id", "tracking_no", "subject_province_id", "subject_district_id", "subject_place_id", "idempotency_key")]
+        routing_columns = [c.name for c in Routing.__table__.columns if c.name not in ("id", "application_id",
+                                                                                      "parent_id")]
+        async with db.transaction():
+            await db.execute(
+                """CREATE TEMP TABLE bench_export_copy ON COMMIT DROP AS
+                   SELECT id AS source, nextval(pg_get_serial_sequence('application', 'id'))::int AS id,
+                          nextval('application_tracking_no_seq') AS tracking_no
+                   FROM (SELECT id FROM application WHERE subject_province_id <> $1 AND id % $2 = 0
+                         ORDER BY id LIMIT $3) s""", province_id, step, missing)
+            place = await db.fetchrow("SELECT d.province_id, d.id AS district_id, p.id AS place_id FROM place p "
+                                      "JOIN district d ON d.id = p.district_id WHERE d.province_id = $1 "
+                                      "ORDER BY p.id LIMIT 1", province_id)
+            columns = ", ".join(application_columns)
+            await db.execute(
+                f"""INSERT INTO application (id, tracking_no, subject_province_id, subject_district_id,
+                                             subject_place_id, {columns})
+                    SELECT c.id, c.tracking_no, $1, $2, $3, {", ".join(f"a.{n}" for n in application_columns)}
+                    FROM bench_export_copy c JOIN application a ON a.id = c.source""", *place)
+            await db.execute(
+                """INSERT INTO application_category (application_id, position, category_id, subcategory_id,
+                                                     description)
+                   SELECT c.id, r.position, r.category_id, r.subcategory_id, r.description
+                   FROM bench_export_copy c JOIN application_category r ON r.application_id = c.source""")
+            columns = ", ".join(routing_columns)
+            await db.execute(
+                f"""INSERT INTO routing (application_id, {columns})
+                    SELECT c.id, {", ".join(f"r.{n}" for n in routing_columns)}
+                    FROM bench_export_copy c JOIN routing r ON r.application_id = c.source ORDER BY r.id""")
+        await db.execute("ANALYZE application, application_category, routing")
+        have = await db.fetchval("SELECT count(*) FROM application WHERE subject_province_id = $1", province_id)
+        log(f"  {min(missing, others // step):,} applications of other provinces copied into province "
+            f"{province_id} in {time.monotonic() - started:.0f} s: {have:,} now")
+    return province_id, dict(aks)
+
+
+async def run_export(args, http: httpx.AsyncClient, db: asyncpg.Connection, db_url: str, product: Endpoint,
+                     real_aks: str, work: Path, server_cpus: set[int], postmaster: int) -> dict:
+    """Rapor Al of the office's applications (about --export-rows) through the API: started, polled until
+    DONE, downloaded; the server's memory meanwhile; then the csv module on the same rows, in a process of
+    its own on the server's CPU."""
+    log(f"export of about {args.export_rows:,} rows")
+    province_id, aks = await export_office(db, args.export_rows)
+    token = f"bench-export-{secrets.token_urlsafe(24)}"
+    await db.execute(
+        """INSERT INTO auth_session (token_hash, purpose, tckn, phone, user_id, application_id, identity,
+                                     created_at, last_seen_at, expires_at)
+           SELECT $1, s.purpose, $3, $4, $5, NULL, s.identity, now(), now(), now() + (s.expires_at - s.created_at)
+           FROM auth_session s WHERE s.token_hash = $2""",
+        token_hash(token), token_hash(real_aks), aks["tckn"], aks["phone"], aks["id"])
+    variables = {}
+    have = await db.fetchval("SELECT count(*) FROM application WHERE subject_province_id = $1", province_id)
+    if have > args.export_rows * 1.05:  # the most recent days that hold about that many
+        day = await db.fetchval(
+            "SELECT (created_at AT TIME ZONE 'Europe/Istanbul')::date FROM application WHERE subject_province_id = $1 "
+            "ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1", province_id, args.export_rows - 1)
+        variables = {"registeredFrom": day.isoformat()}
+    pid = product.pid
+    result = {"province": province_id, "filter": variables, "rss_ready_mb": product.ready_rss_mb,
+              "rss_before_mb": status_mb(pid, "VmRSS"),
+              "hwm_before_mb": status_mb(pid, "VmHWM")}
+    result["peak_reset"] = reset_peak(pid)
+    cpu, database = product.cpu_seconds(), postgres_cpu_seconds(postmaster)
+    async with RssSampler(pid) as sampler:
+        started = time.monotonic()
+        answer = await gql(http, product.url, START_EXPORT, {"input": {"filter": variables}}, token)
+        started_job = answer["startApplicationExport"]
+        if started_job["__typename"] != "ExportStarted":
+            raise SystemExit(f"the server did not start the export: {started_job}")
+        job_id = started_job["job"]["id"]
+        while True:
+            job = (await gql(http, product.url, EXPORT_JOB, {"id": job_id}, token))["exportJob"]
+            if job["status"] not in ("QUEUED", "RUNNING"):
+                break
+            if time.monotonic() - started > 1800:
+                raise SystemExit(f"the export did not finish in 30 minutes: {job}")
+            await asyncio.sleep(0.1)
+        result["wall_s"] = time.monotonic() - started
+    result["server_cpu_s"] = product.cpu_seconds() - cpu
+    result["database_cpu_s"] = postgres_cpu_seconds(postmaster) - database
+    result["rss_peak_sampled_mb"], result["hwm_job_mb"] = sampler.peak, status_mb(pid, "VmHWM")
+    result["rss_after_mb"] = status_mb(pid, "VmRSS")
+    if job["status"] != "DONE":
+        raise SystemExit(f"the export failed: {job}\n{product.log_tail()}")
+    result["job"] = job
+    result["job_s"] = (datetime.fromisoformat(job["finishedAt"]) - datetime.fromisoformat(job["createdAt"])).total_seconds()
+    file = work / "export.xlsx"
+    async with RssSampler(pid) as sampler:
+        started = time.monotonic()
+        async with http.stream("GET", job["downloadUrl"]) as response:
+            if response.status_code != 200:
+                raise SystemExit(f"the download failed: {response.status_code}")
+            with file.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+        result["download_s"] = time.monotonic() - started
+    result["rss_peak_download_mb"], result["hwm_after_mb"] = sampler.peak, status_mb(pid, "VmHWM")
+    result["file_mb"] = file.stat().st_size / 1e6
+    result["file_rows"] = sheet_rows(file)
+    if not result["file_rows"] == job["rowsWritten"] == job["rowsTotal"]:
+        raise SystemExit(f"the workbook has {result['file_rows']} rows, the job says {job}")
+    log(f"  {job['rowsWritten']:,} rows in {result['job_s']:.1f} s (job), {result['file_mb']:.1f} MB; server RSS "
+        f"{result['rss_before_mb']:.0f} MB before, peak {result['hwm_job_mb']:.0f} MB")
+    log("  the csv module on the same rows")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "scripts" / "bench_lists.py"), "csv", "--dsn", db_url, "--province",
+        str(province_id), "--user", str(aks["id"]), "--filter", json.dumps(variables), "--out",
+        str(work / "export.csv"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=lambda: os.sched_setaffinity(0, server_cpus))
+    with paused(product):
+        output = (await process.communicate())[0].decode(errors="replace")
+    match = re.search(r"^CSV (.*)$", output, re.MULTILINE)
+    if not match:
+        raise SystemExit(f"the csv yardstick failed:\n{output}")
+    result["csv"] = json.loads(match.group(1))
+    if result["csv"]["rows"] != job["rowsWritten"]:
+        raise SystemExit(f"the csv yardstick wrote {result['csv']['rows']} rows, the export {job['rowsWritten']}")
+    log(f"  csv: {result['csv']['rows_s']:.1f} s for the rows (fetch {result['csv']['fetch_s']:.1f} s), "
+        f"count {result['csv']['count_s']:.2f} s, KVKK log {result['csv']['kvkk_log_s']:.2f} s")
+    return result
+
+
+def sheet_rows(path: Path) -> int:
+    """The data rows of an exported workbook's sheet, counted in its XML as it streams out of the zip."""
+    import zipfile
+
+    mark = b"<row "
+    rows, tail = 0, b""
+    with zipfile.ZipFile(path) as package, package.open("xl/worksheets/sheet1.xml") as sheet:
+        while chunk := sheet.read(1 << 20):
+            data = tail + chunk
+            rows += data.count(mark)
+            tail = data[-(len(mark) - 1):]  # too short to hold a mark counted already
+    return rows - 1  # the header
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1354,8 +1845,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="untimed seconds before each (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16); submit also at 64")
     parser.add_argument("--applications", type=int, default=100_000, help="applications in the database")
-    parser.add_argument("--paths", default=",".join(PATHS),
-                        help=f"comma-separated: {', '.join(PATHS)} (all)")
+    parser.add_argument("--paths", default=",".join([*PATHS, *CHECKS]),
+                        help=f"comma-separated: {', '.join([*PATHS, *CHECKS])} (all)")
+    parser.add_argument("--filter-requests", type=int, default=15,
+                        help="filters: sequential requests per filter, after one untimed (15)")
+    parser.add_argument("--export-rows", type=int, default=100_000,
+                        help="export: the rows of the export (100,000); see the docstring")
     parser.add_argument("--count-requests", type=int, default=40,
                         help="sequential requests per path to count round trips over (0: do not count)")
     parser.add_argument("--statements", action="store_true", help="list one request's round trips per path")
@@ -1367,8 +1862,9 @@ def main() -> None:
     if args.simulators:
         return simulators_main()
     args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
-    if unknown := set(args.paths) - set(PATHS):
+    if unknown := set(args.paths) - set(PATHS) - set(CHECKS):
         parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    args.timed = [key for key in args.paths if key in PATHS]
     asyncio.run(benchmark(args))
 
 

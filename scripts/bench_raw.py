@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/bench_raw.py --port 8200     # configured like the server, by ACIKKAPI_* variables
 
-It answers POST /graphql for exactly five documents (TRACKED, CATEGORIES, SUBMIT, ROUTE and ANSWER of
-tests/documents.py) with the bytes the server answers, after the same work:
+It answers POST /graphql for exactly seven documents (TRACKED, CATEGORIES, SUBMIT, ROUTE and ANSWER of
+tests/documents.py, SEARCH_PAGE and INBOX_PAGE of scripts/bench_lists.py) with the bytes the server answers,
+after the same work:
 
 - the bearer session: the token's SHA-256 looked up in `auth_session` (not revoked), the absolute and idle
   limits checked, the staff user's `active` flag checked (with a staff step, the user's role, office and
@@ -24,13 +25,22 @@ tests/documents.py) with the bytes the server answers, after the same work:
 - answerRouting (a Yetkili, text only): in one transaction the routing of one of the user's units locked with
   its application (not gizli), the checks (the application routed, the routing not answered), then the
   answer, the application's status (Cevaplandı once no routing waits for an answer) and version and the
-  history row written in one statement.
+  history row written in one statement;
+- searchApplications (an AKS or MİA; no filter, no cursor, `first` 1-200): the office's applications (its
+  province, or its district for a kaymakamlık) newest first, each with its category rows and routings as
+  arrays of records and the office's total, in one statement; then one multi-row INSERT into kvkk_access_log
+  (the T.C. Kimlik No of each listed application read). Cursors, labels, masking, the subject cut at 200
+  characters, each routing's and row's overdue / due date / first routing as services/search.py makes them;
+- routingInbox (a Yetkili; likewise): the routings of the user's units whose applications are not gizli,
+  waiting ones first by due date, with their application's row (only the units' own routings, an ihbar's
+  names null) and the total, in one statement.
 
 Only the success paths answer like the server; anything else gets a plain 400 (the benchmark checks that
 it never sends one). No access log. GET /_roundtrips tells how many database round trips it has made.
 """
 
 import argparse
+import base64
 import hashlib
 import hmac
 import re
@@ -48,11 +58,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from acikkapi.models import ApplicationKind, ApplicationResult, ApplicationStatus, PlaceKind, Role
-from acikkapi.services.business_days import due_date
+from acikkapi.models import (
+    ApplicationKind, ApplicationResult, ApplicationStatus, Channel, PlaceKind, PriorityGroup, Role, RoutingStatus,
+)
+from acikkapi.services.business_days import ISTANBUL, due_date
 from acikkapi.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the documents the tests send
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the list documents the benchmark sends
+from bench_lists import INBOX_PAGE, SEARCH_PAGE  # noqa: E402
 from tests.documents import ANSWER, CATEGORIES, ROUTE, SUBMIT, TRACKED  # noqa: E402
 
 HEADERS = {"cache-control": "no-store"}
@@ -66,6 +80,9 @@ RESULT_LABEL = {member.name: member.value for member in ApplicationResult}
 KIND_LABEL = {member.name: member.value for member in ApplicationKind}
 PLACE_KIND_LABEL = {member.name: member.value for member in PlaceKind}
 ROLE_LABEL = {member.name: member.value for member in Role}
+CHANNEL_LABEL = {member.name: member.value for member in Channel}
+PRIORITY_LABEL = {member.name: member.value for member in PriorityGroup}
+ROUTING_LABEL = {member.name: member.value for member in RoutingStatus}
 # The workflow's table, for the two steps: the statuses each may be taken in.
 ROUTABLE = {"HAVUZDA", "YONLENDIRILDI", "CEVAPLANDI", "MIA_DEGERLENDIRDI"}
 ANSWERABLE = {"YONLENDIRILDI"}
@@ -187,6 +204,40 @@ history AS (
                                  routing_id)
   SELECT advanced.id, 'ANSWERED', $5, $2, $3, $6, 'YETKILI', false, answered.id FROM advanced, answered)
 SELECT version FROM advanced"""
+
+# The lists: a page of rows with their category rows and routings as arrays of records, and the total, in one
+# statement; the rows' columns as the screens show them (the subject cut at 200 characters).
+LIST_COLUMNS = """
+       a.id, a.tracking_no, a.status, a.result, a.kind, a.channel, a.created_at, a.arrival_date, a.is_special,
+       a.is_confidential, a.priority_group, a.applicant_tckn, a.applicant_first_name, a.applicant_last_name,
+       CASE WHEN length(a.subject) > 200 THEN left(a.subject, 199) || '…' ELSE a.subject END,
+       (SELECT array_agg((c.position, k.name, s.name, c.description) ORDER BY c.position)
+        FROM application_category c JOIN service_category k ON k.id = c.category_id
+        JOIN service_category s ON s.id = c.subcategory_id WHERE c.application_id = a.id)"""
+ROUTING_RECORDS = """
+       (SELECT array_agg((l.id, l.unit_no, u.name, l.status, l.due_date, l.created_at, l.answered_at) ORDER BY l.id)
+        FROM routing l JOIN unit u ON u.detsis_no = l.unit_no WHERE l.application_id = a.id{units})"""
+OFFICE_PAGE = """
+SELECT {columns},{routings},
+       (SELECT count(*) FROM application t WHERE t.{office} = $1)
+FROM application a WHERE a.{office} = $1
+ORDER BY a.created_at DESC, a.id DESC LIMIT $2"""
+SEARCH_PAGES = {office: OFFICE_PAGE.format(columns=LIST_COLUMNS, routings=ROUTING_RECORDS.format(units=""),
+                                           office=office)
+                for office in ("subject_province_id", "subject_district_id")}
+# A Yetkili's inbox: their units' routings of applications that are not gizli, waiting ones first by due date.
+INBOX = """
+SELECT r.id, r.unit_no, u.name, r.status, r.due_date, r.created_at, r.answered_at, {columns},{routings},
+       (SELECT count(*) FROM routing t JOIN application ta ON ta.id = t.application_id
+        WHERE t.unit_no = ANY($1::int[]) AND NOT ta.is_confidential)
+FROM routing r JOIN application a ON a.id = r.application_id JOIN unit u ON u.detsis_no = r.unit_no
+WHERE r.unit_no = ANY($1::int[]) AND NOT a.is_confidential
+ORDER BY r.status = 'ANSWERED', r.due_date, r.id LIMIT $2""".format(
+    columns=LIST_COLUMNS, routings=ROUTING_RECORDS.format(units=" AND l.unit_no = ANY($1::int[])"))
+LOG_READS = """
+INSERT INTO kvkk_access_log (user_id, application_id, fields) SELECT $1, unnest($2::int[]), $3::varchar[]"""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_PAGE = 200
 
 
 class Refused(Exception):
@@ -416,6 +467,60 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
             count(2)  # and COMMIT
         return _step_done("answerRouting", app["tracking_no"], status, version)
 
+    def page_size(variables: dict) -> int:
+        first = variables.get("first")
+        first = 50 if first is None else first
+        if not isinstance(first, int) or not 1 <= first <= MAX_PAGE:
+            raise Refused("first")
+        if variables.get("after") is not None or any(v is not None for v in (variables.get("filter") or {}).values()):
+            raise Refused("only the first page of the unfiltered list")
+        return first
+
+    async def search_applications(connection, request: Request, variables: dict) -> dict:
+        auth = await session_of(connection, request, STAFF_SESSION)
+        if auth["purpose"] != "STAFF" or auth["role"] not in ("AKS", "MIA"):
+            raise Refused("not the office's staff")
+        first = page_size(variables)
+        district = auth["district_id"]
+        office = "subject_district_id" if district is not None else "subject_province_id"
+        rows = await connection.fetch(SEARCH_PAGES[office], district if district is not None else auth["province_id"],
+                                      first + 1)
+        count()
+        rows, more = rows[:first], len(rows) > first
+        if rows:  # KVKK: the T.C. Kimlik No of every listed application was read
+            await connection.execute(LOG_READS, auth["user_id"], [row[0] for row in rows], ["tcKimlikNo"])
+            count()
+        today = datetime.now(ISTANBUL).date()
+        edges = [{"cursor": _cursor(f"a.{_micros(row[6])}.{row[0]}"), "node": _list_item(row, 0, today, True)}
+                 for row in rows]
+        return {"searchApplications": {
+            "totalCount": rows[0][-1] if rows else 0,
+            "pageInfo": {"hasNextPage": more, "endCursor": edges[-1]["cursor"] if edges else None},
+            "edges": edges}}
+
+    async def routing_inbox(connection, request: Request, variables: dict) -> dict:
+        auth = await staff_of(connection, request, "YETKILI")
+        first = page_size(variables)
+        rows = await connection.fetch(INBOX, auth["unit_nos"], first + 1)
+        count()
+        rows, more = rows[:first], len(rows) > first
+        today = datetime.now(ISTANBUL).date()
+        edges = []
+        for row in rows:
+            routing = _listed_routing(row[:7], today)
+            due = row[4]
+            overdue = routing["overdue"]
+            edges.append({
+                "cursor": _cursor(f"i.{int(row[3] == 'ANSWERED')}.{due.toordinal()}.{row[0]}"),
+                "node": {"id": routing["id"], "unit": routing["unit"], "status": routing["status"],
+                         "statusLabel": routing["statusLabel"], "dueDate": due, "overdue": overdue,
+                         "daysLate": (today - due).days if overdue else 0, "routedAt": row[5],
+                         "answeredAt": row[6], "application": _list_item(row, 7, today, False)}})
+        return {"routingInbox": {
+            "totalCount": rows[0][-1] if rows else 0,
+            "pageInfo": {"hasNextPage": more, "endCursor": edges[-1]["cursor"] if edges else None},
+            "edges": edges}}
+
     handlers = {}
 
     async def graphql(request: Request) -> Response:
@@ -444,9 +549,53 @@ def create_app(settings: Settings, dsn: str) -> Starlette:
             await state["pool"].close()
 
     handlers.update({TRACKED: tracked_application, CATEGORIES: service_categories, SUBMIT: submit_application,
-                     ROUTE: route_application, ANSWER: answer_routing})
+                     ROUTE: route_application, ANSWER: answer_routing, SEARCH_PAGE: search_applications,
+                     INBOX_PAGE: routing_inbox})
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]),
                              Route("/_roundtrips", round_trips)], lifespan=lifespan)
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _listed_routing(r, today: date) -> dict:
+    """(id, unit_no, unit name, status, due date, routed at, answered at) as the lists show a routing."""
+    status, due = r[3], r[4]
+    return {"id": str(r[0]), "unit": {"detsisNo": r[1], "name": r[2]}, "status": status,
+            "statusLabel": ROUTING_LABEL[status], "dueDate": due, "overdue": status != "ANSWERED" and due < today,
+            "routedAt": r[5], "answeredAt": r[6]}
+
+
+def _list_item(row, at: int, today: date, personal: bool) -> dict:
+    """The application's row of a list, from the columns of LIST_COLUMNS and ROUTING_RECORDS starting at `at`;
+    `personal`: the office's reader, who sees the T.C. Kimlik No (asked for) and an ihbar's names."""
+    (id, tracking_no, status, result, kind, channel, created_at, arrival_date, is_special, is_confidential,
+     priority, tckn, first_name, last_name, summary, categories, routings) = row[at:at + 17]
+    listed = [_listed_routing(r, today) for r in routings or ()]
+    waiting = [r["dueDate"] for r in listed if r["status"] != "ANSWERED"]
+    identity = personal or kind != "IHBAR"
+    item = {"id": str(id), "trackingNo": tracking_no, "status": status, "statusLabel": STATUS_LABEL[status],
+            "result": result, "resultLabel": RESULT_LABEL[result] if result else None, "kind": kind,
+            "kindLabel": KIND_LABEL[kind], "channel": channel, "channelLabel": CHANNEL_LABEL[channel],
+            "createdAt": created_at, "arrivalDate": arrival_date, "isSpecial": is_special,
+            "isConfidential": is_confidential, "priorityGroup": priority,
+            "priorityGroupLabel": PRIORITY_LABEL[priority] if priority else None}
+    if personal:
+        item["tcKimlikNo"] = tckn
+    item.update({
+        "firstName": first_name if identity else None, "lastName": last_name if identity else None,
+        "subjectSummary": summary,
+        "categories": [{"position": c[0], "category": c[1], "subcategory": c[2], "description": c[3]}
+                       for c in categories or ()],
+        "routings": listed, "unitArrivalAt": min((r["routedAt"] for r in listed), default=None),
+        "dueDate": min(waiting, default=None), "overdue": any(r["overdue"] for r in listed)})
+    return item
 
 
 def _submitted(tracking_no: int) -> dict:
