@@ -70,14 +70,18 @@ class Gender(enum.Enum):
     KADIN = "Kadın"
 
 
+LISTED = ["status", "result", "kind", "channel", "priority_group", "is_special", "is_confidential"]
+
+
 class Application(Base):
     """Başvuru. The applicant's identity and residence are a snapshot of the identity service's answer."""
 
     __tablename__ = "application"
-    # The office's lists run newest first: (office, created_at, id) gives a page in index order.
+    # The office's lists run newest first: (office, created_at, id) gives a page in index order; the columns the
+    # search filters on ride along, so a filtered page and its total are read from the index alone.
     __table_args__ = (
-        Index(None, "subject_province_id", "created_at", "id"),
-        Index(None, "subject_district_id", "created_at", "id"),
+        Index(None, "subject_province_id", "created_at", "id", postgresql_include=LISTED),
+        Index(None, "subject_district_id", "created_at", "id", postgresql_include=LISTED),
         Index(None, "status", "created_at"),
         Index(None, "applicant_name_words", postgresql_using="gin"),
         Index("ix_application_created_by_id_idempotency_key", "created_by_id", "idempotency_key", unique=True,
@@ -146,11 +150,13 @@ class ApplicationCategory(Base):
     """One (Hizmet Başlığı, Hizmet Alt Başlığı, açıklama) row of an application."""
 
     __tablename__ = "application_category"
+    __table_args__ = (Index(None, "category_id", "application_id"), Index(None, "subcategory_id", "application_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(SmallInteger)
-    category_id: Mapped[int] = mapped_column(ForeignKey("service_category.id"), index=True)
-    subcategory_id: Mapped[int] = mapped_column(ForeignKey("service_category.id"), index=True)
+    # with the application: the search's "has this category" is answered from the index
+    category_id: Mapped[int] = mapped_column(ForeignKey("service_category.id"))
+    subcategory_id: Mapped[int] = mapped_column(ForeignKey("service_category.id"))
     description: Mapped[str | None] = mapped_column(String(1000))
 
     application: Mapped[Application] = relationship(lazy="raise", back_populates="categories")

@@ -76,8 +76,8 @@ def visible_routings(scope: Scope, routing=_routing) -> ColumnElement[bool]:
     """Which routings the scope sees (a condition on `routing`, or an alias of it, joined to its
     `application`): the office's staff every routing of what they see, a Yetkili only their own units'
     routings, a citizen none."""
-    if scope is Scope.UNITS:
-        return and_(visible_applications(scope), routing.c.unit_no == any_(_units))
+    if scope is Scope.UNITS:  # one of their own routings shows its application is routed to them
+        return and_(~_application.c.is_confidential, routing.c.unit_no == any_(_units))
     if scope in (Scope.PROVINCE, Scope.DISTRICT):
         return visible_applications(scope)
     return false()

@@ -240,10 +240,16 @@ def application_conditions(f: Filter, today: date) -> tuple[list, dict]:
         conditions.append(exists().where(_listed.c.application_id == _a.c.id,
                                          _listed.c.unit_no == bindparam("unit_no")))
         params["unit_no"] = f.unit_no
-    if f.overdue is not None:
-        late = exists().where(_listed.c.application_id == _a.c.id, _waiting(_listed),
-                              _listed.c.due_date < bindparam("today"))
-        conditions.append(late if f.overdue else ~late)
+    if f.overdue:
+        # The few late ones, gathered once (the waiting routings' due-date index) and looked up by id: as a
+        # semi-join the planner would rather walk the whole office in date order, hoping to meet them soon.
+        late = select(func.array_agg(_listed.c.application_id)).where(_waiting(_listed),
+                                                                      _listed.c.due_date < bindparam("today"))
+        conditions.append(_a.c.id == any_(cast(late.scalar_subquery(), ARRAY(Integer))))  # an array, not rows
+        params["today"] = today
+    elif f.overdue is False:
+        conditions.append(~exists().where(_listed.c.application_id == _a.c.id, _waiting(_listed),
+                                          _listed.c.due_date < bindparam("today")))
         params["today"] = today
     return conditions, params
 
