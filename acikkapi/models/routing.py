@@ -22,7 +22,8 @@ class Routing(Base):
     __tablename__ = "routing"
     __table_args__ = (
         Index(None, "application_id", "unit_no", unique=True),
-        Index(None, "unit_no", "status", "due_date"),  # a unit's routings, open first by due date
+        # a unit's routings, open first by due date; with their applications, for the search by routed unit
+        Index(None, "unit_no", "status", "due_date", postgresql_include=["application_id"]),
         # The routings still waiting, by due date: the overdue view and the "overdue" filter.
         Index("ix_routing_waiting_due_date", "due_date", postgresql_where=text("status <> 'ANSWERED'")),
     )
