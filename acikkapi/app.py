@@ -127,6 +127,15 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             auth = await find_session(connection, settings, session_id=session_id, touch=False)
         return Actor.of(auth) if auth else None
 
+    async def _stored_file(storage, key: str, file_name: str, media_type: str, size: int,
+                           headers: dict | None = None) -> Response:
+        """A stored file as a download under its name; 404 while it is not (yet) in place."""
+        if not await storage.exists(key):
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        return StreamingResponse(storage.read(key), media_type=media_type, headers={
+            **PRIVATE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file_name)}",
+            "Content-Length": str(size), **(headers or {})})
+
     async def download(request: Request) -> Response:
         try:
             attachment_id = uuid.UUID(request.path_params["attachment_id"])
@@ -140,13 +149,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
                                               {"attachment_id": attachment_id, **scope_params(actor)})
         if attachment is None:
             return PlainTextResponse(NOT_FOUND, status_code=404)
-        if not await state["services"].storage.exists(attachment.storage_key):  # not (yet) moved into place
-            return PlainTextResponse(NOT_FOUND, status_code=404)
-        disposition = f"attachment; filename*=UTF-8''{quote(attachment.file_name)}"
-        return StreamingResponse(
-            state["services"].storage.read(attachment.storage_key), media_type=attachment.content_type,
-            headers={**PRIVATE, "Content-Disposition": disposition, "Content-Length": str(attachment.size),
-                     "Content-Security-Policy": "sandbox"})
+        return await _stored_file(state["services"].storage, attachment.storage_key, attachment.file_name,
+                                  attachment.content_type, attachment.size, {"Content-Security-Policy": "sandbox"})
 
     async def exported(request: Request) -> Response:
         """A finished export's workbook, for the user who asked for it."""
@@ -160,13 +164,9 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         services = state["services"]
         async with services.reads.connect() as connection:
             job = await exports.job_of(connection, job_id, actor.user.id)
-        if job is None or job.status is not ExportStatus.DONE or not await services.exports.storage.exists(
-                job.storage_key):
+        if job is None or job.status is not ExportStatus.DONE:
             return PlainTextResponse(NOT_FOUND, status_code=404)
-        return StreamingResponse(
-            services.exports.storage.read(job.storage_key), media_type=XLSX,
-            headers={**PRIVATE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(job.file_name)}",
-                     "Content-Length": str(job.file_size)})
+        return await _stored_file(services.exports.storage, job.storage_key, job.file_name, XLSX, job.file_size)
 
     async def report(request: Request) -> Response:
         actor = await _linked_actor(request, request.url.path)
