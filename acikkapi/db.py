@@ -2,7 +2,7 @@
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -208,7 +208,9 @@ class Prepared:
         driver = (await connection.get_raw_connection() if sync.invalidated else sync.connection).driver_connection
         for listener in statement_listeners:
             listener(self.sql, options)
-        rows = await driver.fetch(self.sql, *self._arguments(params))
+        return self._processed(await driver.fetch(self.sql, *self._arguments(params)))
+
+    def _processed(self, rows: list) -> list[Sequence]:
         if not self._results:
             return rows
         processors = self._results
@@ -218,3 +220,16 @@ class Prepared:
     async def first(self, connection: AsyncConnection, params: Mapping | Sequence = ()) -> Sequence | None:
         rows = await self.fetch(connection, params)
         return rows[0] if rows else None
+
+    async def batches(self, connection: AsyncConnection, params: Mapping | Sequence, size: int
+                      ) -> AsyncIterator[list[Sequence]]:
+        """The rows `size` at a time from a server-side cursor of the connection's transaction, which must have
+        begun (a statement through SQLAlchemy has run in it): a cursor lives only in a transaction."""
+        driver = (await connection.get_raw_connection()).driver_connection
+        if not (connection.in_transaction() and driver.is_in_transaction()):
+            raise RuntimeError("a cursor runs only in a transaction that has begun")
+        for listener in statement_listeners:
+            listener(self.sql, connection.sync_connection.get_execution_options())
+        cursor = await driver.cursor(self.sql, *self._arguments(params))
+        while rows := await cursor.fetch(size):
+            yield self._processed(rows)

@@ -243,22 +243,18 @@ async def csv_export(dsn: str, province_id: int, user_id: int, variables: dict, 
     from sqlalchemy import Integer, bindparam, insert, select
 
     from acikkapi.db import Prepared
-    from acikkapi.models import (
-        ApplicationKind, ApplicationResult, ApplicationStatus, Channel, KvkkAccessLog,
-    )
+    from acikkapi.models import KvkkAccessLog
     from acikkapi.permissions.applications import scope_of, scope_params
     from acikkapi.services import search
-    from acikkapi.services.exports import BATCH_ROWS, COLUMNS, PERSONAL_COLUMNS
+    from acikkapi.services.exports import BATCH_ROWS, COLUMNS, PERSONAL_COLUMNS, row_of
 
-    kinds, channels = ({m.name: m.value for m in e} for e in (ApplicationKind, Channel))
-    statuses, results = ({m.name: m.value for m in e} for e in (ApplicationStatus, ApplicationResult))
     actor = office_actor(province_id)
     f, scope, params, now = checked_filter(actor, variables), scope_of(actor), scope_params(actor), datetime.now(UTC)
     today = search.today_in_istanbul(now)
-    # The export's statements as the product builds them: the rows (search.every_application), the total
+    # The export's statements as the product builds them: the rows (search.export_rows), the total
     # (search.count_applications_in) and the KVKK log of the T.C. numbers (kvkk.record_reads_of).
-    statement, values = search._applications(scope, f, today, *search._APPLICATION_COLUMNS, search._routings(scope),
-                                             search._a.c.subject)
+    statement = search._export_statement(scope, f, today)
+    _, values = search.application_conditions(f, today)
     rows_statement = Prepared(statement)
     count_statement = Prepared(search._applications(scope, f, today, search.func.count())[0].order_by(None))
     ids, id_values = search.ids_of(scope, f, now)
@@ -292,15 +288,7 @@ async def csv_export(dsn: str, province_id: int, user_id: int, variables: dict, 
                     if not batch:
                         break
                     mark = time.perf_counter()
-                    rows = []
-                    for r in batch:  # the export's 13 columns (services/exports.row_of), straight from the records
-                        routings = r[16] or ()
-                        rows.append((
-                            r[1], r[6], kinds[r[4]], channels[r[5]], r[11], f"{r[12]} {r[13]}",
-                            "; ".join(f"{c[1]} / {c[2]}" for c in r[15] or ()), r[17],
-                            "; ".join(x[2] for x in routings), min((x[5] for x in routings), default=None),
-                            min((x[4] for x in routings if x[3] != "ANSWERED"), default=None), statuses[r[2]],
-                            results[r[3]] if r[3] else None))
+                    rows = [row_of(record, True) for record in batch]  # the export's 13 columns, as it makes them
                     writer.writerows(rows)
                     writing += time.perf_counter() - mark
                     written += len(rows)

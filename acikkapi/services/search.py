@@ -10,14 +10,16 @@ the applicant's data a reader may see is decided above.
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import (
-    Boolean, Integer, Select, String, and_, any_, bindparam, case, cast, exists, func, select, tuple_,
+    Boolean, Integer, Select, String, and_, any_, bindparam, case, cast, exists, func, literal, select, true,
+    tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.db import Prepared, records
@@ -379,15 +381,38 @@ async def count_applications_in(connection: AsyncConnection, scope: Scope, param
     return (await connection.execute(statement.order_by(None), {**params, **values})).scalar_one()
 
 
-async def every_application(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, now: datetime,
-                            batch: int) -> AsyncIterator[list[tuple[ApplicationLine, str]]]:
-    """Every application of the search, newest first, with its whole subject: `batch` rows at a time from a
-    server-side cursor (the connection holds a transaction while they are read)."""
+def _export_statement(scope: Scope, f: Filter, today: date) -> Select:
+    """The export's columns of the search's applications, newest first: the texts of the categories and of the
+    routed units, the first routing's time and the soonest waiting due date made by PostgreSQL from the rows the
+    scope sees, enumerated values as their names. The applicant's identity is masked by the caller."""
+    separator = literal("; ")
+    categories = (select(func.string_agg(_category.c.name + " / " + _subcategory.c.name,
+                                         aggregate_order_by(separator, _row.c.position)))
+                  .select_from(_row.join(_category, _category.c.id == _row.c.category_id)
+                               .join(_subcategory, _subcategory.c.id == _row.c.subcategory_id))
+                  .where(_row.c.application_id == _a.c.id).scalar_subquery())
+    routed = (select(func.string_agg(_unit.c.name, aggregate_order_by(separator, _listed.c.id)).label("units"),
+                     func.min(_listed.c.created_at).label("arrival"),
+                     func.min(_listed.c.due_date).filter(_waiting(_listed)).label("due"))
+              .select_from(_listed.join(_unit, _unit.c.detsis_no == _listed.c.unit_no))
+              .where(_listed.c.application_id == _a.c.id, visible_routings(scope, _listed)).lateral("routed"))
+    name = partial(cast, type_=String)
+    statement, _ = _applications(
+        scope, f, today, _a.c.tracking_no, _a.c.created_at, name(_a.c.kind), name(_a.c.channel), _a.c.applicant_tckn,
+        _a.c.applicant_first_name, _a.c.applicant_last_name, categories, _a.c.subject, routed.c.units,
+        routed.c.arrival, routed.c.due, name(_a.c.status), name(_a.c.result))
+    return statement.select_from(_a.join(routed, true()))
+
+
+async def export_rows(connection: AsyncConnection, scope: Scope, params: dict, f: Filter, *, now: datetime,
+                      batch: int) -> AsyncIterator[list[Sequence]]:
+    """The export's rows (`_export_statement`), `batch` at a time from a server-side cursor of the connection's
+    transaction."""
     today = today_in_istanbul(now)
-    statement, values = _applications(scope, f, today, *_APPLICATION_COLUMNS, _routings(scope), _a.c.subject)
-    result = await connection.stream(statement.execution_options(yield_per=batch), {**params, **values})
-    async for rows in result.partitions():
-        yield [(_application_line(row, 0, today), row[-1]) for row in rows]
+    _, values = application_conditions(f, today)
+    prepared = _prepared(("x", scope, f.shape), lambda: _export_statement(scope, f, today))
+    async for rows in prepared.batches(connection, {**params, **values}, batch):
+        yield rows
 
 
 def ids_of(scope: Scope, f: Filter, now: datetime) -> tuple[Select, dict]:

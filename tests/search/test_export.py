@@ -3,16 +3,19 @@ list, with its progress, downloadable only by the user who asked."""
 
 import asyncio
 import io
+import re
 from datetime import date, datetime
 
 import openpyxl
 import pytest
 
+from acikkapi.services.business_days import ISTANBUL
 from tests.documents import ANSWER, ROUTE, SEARCH
 from tests.helpers import MEHMET, staff_session
 from tests.search.test_paging import copies
+from tests.test_workbook import libreoffice_rows, needs_libreoffice
 from tests.workflow.support import (
-    AKS_KECIOREN, MILLI_EGITIM, Staff, done, link, register, session_id, staff_view,
+    AKS_KECIOREN, MILLI_EGITIM, SAGLIK, Staff, done, link, register, session_id, staff_view,
 )
 
 SETTINGS = {"staff_identity_lookups_per_hour": 10_000, "export_progress_seconds": 0}
@@ -41,13 +44,13 @@ async def staff(world) -> Staff:
 
 @pytest.fixture(scope="module")
 async def office(world, staff) -> dict[str, int]:
-    """AYŞE's şikâyet routed to milli eğitim and answered, MEHMET ALİ's ihbar routed there too, and 2,500 copies
-    of AYŞE's talep in the pool."""
+    """AYŞE's şikâyet routed to milli eğitim and answered, MEHMET ALİ's ihbar routed to sağlık and milli eğitim,
+    and 2,500 copies of AYŞE's talep in the pool."""
     talep = await register(world, staff.aks)
     sikayet = await register(world, staff.aks, kind="SIKAYET")
     ihbar = await register(world, staff.aks, person=MEHMET, kind="IHBAR", phone="5350004001")
-    for number in (sikayet, ihbar):
-        await done(world, staff.aks, ROUTE, trackingNo=number, unitNos=[MILLI_EGITIM])
+    await done(world, staff.aks, ROUTE, trackingNo=sikayet, unitNos=[MILLI_EGITIM])
+    await done(world, staff.aks, ROUTE, trackingNo=ihbar, unitNos=[SAGLIK, MILLI_EGITIM])
     routing = (await staff_view(world, staff.aks, sikayet))["routings"][0]["id"]
     await done(world, staff.yetkili, ANSWER, routingId=routing, answer="Cevap.")
     await world.sql("DELETE FROM routing WHERE application_id = (SELECT id FROM application WHERE tracking_no = $1)",
@@ -60,6 +63,12 @@ async def office(world, staff) -> dict[str, int]:
 
 async def exported(world, token: str, **filter) -> tuple[dict, list[tuple]]:
     """Start an export, wait for it, download it: the finished job and the workbook's rows."""
+    job, content = await downloaded(world, token, **filter)
+    sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+    return job, [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+async def downloaded(world, token: str, **filter) -> tuple[dict, bytes]:
     started = (await world.gql(START, {"input": {"filter": filter}}, token=token))["startApplicationExport"]
     assert started["__typename"] == "ExportStarted", started
     assert started["job"]["status"] in ("QUEUED", "RUNNING", "DONE")
@@ -68,8 +77,7 @@ async def exported(world, token: str, **filter) -> tuple[dict, list[tuple]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert f"filename*=UTF-8''{job['fileName']}" in response.headers["content-disposition"]
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True).active
-    return job, [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    return job, response.content
 
 
 async def finished(world, token: str, job_id: str) -> dict:
@@ -83,14 +91,32 @@ async def finished(world, token: str, job_id: str) -> dict:
 
 
 async def listed(world, token: str, **filter) -> list[int]:
-    numbers, after = [], None
+    return [node["trackingNo"] for node in await listed_nodes(world, token, **filter)]
+
+
+async def listed_nodes(world, token: str, **filter) -> list[dict]:
+    nodes, after = [], None
     while True:
         data = (await world.gql(SEARCH, {"filter": filter, "first": 200, "after": after}, token=token))[
             "searchApplications"]
-        numbers += [edge["node"]["trackingNo"] for edge in data["edges"]]
+        nodes += [edge["node"] for edge in data["edges"]]
         if not data["pageInfo"]["hasNextPage"]:
-            return numbers
+            return nodes
         after = data["pageInfo"]["endCursor"]
+
+
+def texts_of(node: dict) -> tuple:
+    """What the workbook says of a listed application beside its own columns: its categories, its units, their
+    first routing (to the minute, in Istanbul) and the soonest due date still waiting."""
+    arrival = node["unitArrivalAt"] and datetime.fromisoformat(node["unitArrivalAt"]).astimezone(ISTANBUL)
+    return ("; ".join(f"{c['category']} / {c['subcategory']}" for c in node["categories"]),
+            "; ".join(r["unit"]["name"] for r in node["routings"]) or None,
+            arrival and arrival.strftime("%Y-%m-%d %H:%M"), node["dueDate"])
+
+
+def texts_of_row(row: tuple) -> tuple:
+    arrival, due = row[9], row[10]
+    return row[6], row[8], arrival and arrival.strftime("%Y-%m-%d %H:%M"), due and due.date().isoformat()
 
 
 async def test_the_workbook_has_exactly_the_searchs_rows_typed_and_in_order(world, staff, office):
@@ -106,6 +132,23 @@ async def test_the_workbook_has_exactly_the_searchs_rows_typed_and_in_order(worl
     assert sikayet[8] == "ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ" and sikayet[10] is None  # answered: nothing is due
     assert isinstance(ihbar[10], datetime) and ihbar[10].date() > date.today()  # Excel dates read back as datetimes
     assert (ihbar[4], ihbar[5]) == (MEHMET["tckn"], "MEHMET ALİ DEMİR")  # the office reads them
+    assert ihbar[8] == "ANKARA İL SAĞLIK MÜDÜRLÜĞÜ; ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ"  # in the order routed
+    nodes = {node["trackingNo"]: node for node in await listed_nodes(world, staff.aks, kinds=["IHBAR", "SIKAYET"])}
+    assert [texts_of_row(row) for row in (ihbar, sikayet)] == \
+        [texts_of(nodes[number]) for number in (office["ihbar"], office["sikayet"])]
+
+
+@needs_libreoffice
+async def test_libreoffice_opens_the_export(world, staff, office, tmp_path):
+    _, content = await downloaded(world, staff.aks, kinds=["IHBAR", "SIKAYET"])
+    (tmp_path / "rapor.xlsx").write_bytes(content)
+    rows = await asyncio.to_thread(libreoffice_rows, tmp_path / "rapor.xlsx", tmp_path)
+    assert rows[0] == HEADERS
+    ihbar, sikayet = rows[1:]
+    assert (ihbar[0], ihbar[2], ihbar[4], ihbar[5]) == (str(office["ihbar"]), "İhbar", MEHMET["tckn"], "MEHMET ALİ DEMİR")
+    assert ihbar[8] == "ANKARA İL SAĞLIK MÜDÜRLÜĞÜ; ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ"
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", ihbar[1]) and re.fullmatch(r"\d\d\.\d\d\.\d{4}", ihbar[10])
+    assert (sikayet[0], sikayet[10], sikayet[11]) == (str(office["sikayet"]), "", "Başvuru Birim Tarafından Cevaplandı")
 
 
 async def test_the_filter_and_the_masking_are_the_lists(world, staff, office):
@@ -115,6 +158,7 @@ async def test_the_filter_and_the_masking_are_the_lists(world, staff, office):
     _, rows = await exported(world, staff.yetkili)
     assert [(row[0], row[4], row[5]) for row in rows[1:]] == \
         [(office["ihbar"], None, None), (office["sikayet"], None, "AYŞE YILMAZ")]
+    assert [row[8] for row in rows[1:]] == ["ANKARA İL MİLLÎ EĞİTİM MÜDÜRLÜĞÜ"] * 2  # their own unit's routings
 
 
 async def test_the_kvkk_log_records_the_tc_numbers_an_export_shows(world, staff, office):
