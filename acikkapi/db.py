@@ -163,8 +163,9 @@ class Prepared:
     takes positional ones. Rows are asyncpg Records (by position or column name), or lists where a column's
     value is converted.
 
-    Only on autocommit connections (`Context.connection()`): SQLAlchemy's driver adapter begins transactions
-    lazily, so a statement sent past it could miss the transaction it belongs to."""
+    `fetch` only on autocommit connections (`Context.connection()`): SQLAlchemy's driver adapter begins
+    transactions lazily, so a statement sent past it could miss the transaction it belongs to. `batches` (a
+    cursor) only in a transaction that has begun."""
 
     def __init__(self, statement: Executable | str) -> None:
         self._params: list | None = None  # plain SQL: positional parameters, passed as they are
