@@ -6,6 +6,7 @@ from acikkapi.models.application import (
     Application, ApplicationCategory, ApplicationEvent, ApplicationKind, ApplicationResult,
     ApplicationStatus, Attachment, Channel, EventAction, Gender, PriorityGroup, PublicStatus,
 )
+from acikkapi.models.audit import AuditAction, AuditEntity, AuditEvent
 from acikkapi.models.auth import AuthSession, EIcisleriSignIn, OtpChallenge, Purpose
 from acikkapi.models.base import Base
 from acikkapi.models.export import ExportJob, ExportStatus
@@ -28,5 +29,6 @@ __all__ = [
     "OtpChallenge", "OutboxMessage", "OutboxStatus", "Place", "PlaceKind", "PriorityGroup", "Province", "PublicStatus", "Purpose",
     "ReferenceVersion", "Role", "ServiceCategory", "Unit", "UnitKind", "User", "user_unit",
     "IdentityLookup", "LookupOutcome", "LookupPurpose", "EIcisleriSignIn",
-    "KvkkAccessLog", "Routing", "RoutingStatus", "ExportJob", "ExportStatus",
+    "KvkkAccessLog", "Routing", "RoutingStatus", "ExportJob", "ExportStatus", "AuditAction", "AuditEntity",
+    "AuditEvent",
 ]

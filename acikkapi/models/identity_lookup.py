@@ -11,6 +11,7 @@ class LookupPurpose(enum.Enum):
     """Why a staff member asked the identity service about a person."""
 
     REGISTER_APPLICATION = "Başvuru Kaydı"
+    REGISTER_USER = "Kullanıcı Kaydı"
 
 
 class LookupOutcome(enum.Enum):

@@ -118,7 +118,9 @@ async def use_sign_in(session: AsyncSession, state: str) -> SignInSecrets:
 async def open_eicisleri_session(session: AsyncSession, settings: Settings,
                                  tckn: str) -> tuple[str, AuthSession]:
     """A staff session for the user e-İçişleri vouched for, on our own record of their role and province."""
-    row = (await session.execute(select(User, func.now()).where(User.tckn == tckn))).first()
+    # Their active account, or else their last one (which tells they were deactivated).
+    row = (await session.execute(select(User, func.now()).where(User.tckn == tckn)
+                                 .order_by(User.active.desc(), User.id.desc()).limit(1))).first()
     if row is None:
         raise EIcisleriUserUnknown()
     user, now = row

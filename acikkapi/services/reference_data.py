@@ -94,6 +94,8 @@ DEMO_USERS = [
     ("10000001068", "Seda", "Tunç", "5321000010", Role.YETKILI, 6, None, [41085047]),  # Ankara İl Sağlık
     ("10000001136", "Orhan", "Balcı", "5321000011", Role.MIA, 34, None, []),
     ("10000001204", "Nihan", "Ateş", "5321000012", Role.MIA, 6, "Keçiören", []),
+    ("10000001372", "Zeynep", "Aydın", "5321000013", Role.YETKI_ISLEMLERI, None, None, []),  # the ministry's
+    ("10000001440", "Levent", "Güneş", "5321000014", Role.YETKI_ISLEMLERI, 34, None, []),
 ]
 
 
