@@ -90,7 +90,7 @@ async def staff_session(world, tckn: str) -> str:
     token = secrets.token_urlsafe(32)
     rows = await world.sql(
         "INSERT INTO auth_session (token_hash, purpose, tckn, phone, user_id, last_seen_at, expires_at) "
-        "SELECT $1, 'STAFF', tckn, phone, id, now(), now() + interval '1 hour' FROM app_user WHERE tckn = $2 "
+        "SELECT $1, 'STAFF', tckn, phone, id, now(), now() + interval '1 hour' FROM app_user WHERE tckn = $2 AND active "
         "RETURNING id", token_hash(token), tckn)
     assert len(rows) == 1, tckn
     return token

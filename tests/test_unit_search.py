@@ -41,7 +41,7 @@ async def sso_session(world, tckn: str) -> str:
     token = secrets.token_urlsafe(32)
     await world.sql(
         "INSERT INTO auth_session (token_hash, purpose, tckn, phone, user_id, last_seen_at, expires_at) "
-        "SELECT $1, 'STAFF', tckn, phone, id, now(), now() + interval '1 hour' FROM app_user WHERE tckn = $2",
+        "SELECT $1, 'STAFF', tckn, phone, id, now(), now() + interval '1 hour' FROM app_user WHERE tckn = $2 AND active",
         token_hash(token), tckn)
     return token
 

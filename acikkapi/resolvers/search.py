@@ -15,7 +15,7 @@ from acikkapi.permissions.applications import (
 )
 from acikkapi.services import exports, kvkk, search
 from acikkapi.services.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed, raises
-from acikkapi.services.exports import ExportLimitReached, ExportRequest
+from acikkapi.services.exports import ApplicationExport, ExportLimitReached, ExportRequest
 from acikkapi.services.search import DEFAULT_PAGE, MAX_PAGE, Filter, Page
 from acikkapi.services.unit_search import fold
 
@@ -77,7 +77,7 @@ def checked_filter(context: Context, scope: Scope, values: dict) -> Filter:
         unit_no=unit_no, overdue=values.get("overdue"), ihbar_names_hidden=not reads_personal_data(actor))
 
 
-def _page_size(first: int | None) -> int:
+def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE
     if not 1 <= first <= MAX_PAGE:
@@ -118,7 +118,7 @@ async def search_applications(context: Context, values: dict, *, first: int | No
     """Başvuru Arama for the office's staff (AKS, MİA): their office's applications, newest first."""
     scope = _scope(context, *OFFICE_ROLES)
     f, now, params = checked_filter(context, scope, values), datetime.now(UTC), scope_params(context.actor)
-    first = _page_size(first)
+    first = page_size(first)
     async with context.connection() as connection:
         page = await search.search_applications(connection, scope, params, f, first=first, after=after, now=now,
                                                 with_total="totalCount" in selected)
@@ -144,7 +144,7 @@ async def _routings(context: Context, roles: tuple[Role, ...], values: dict, *, 
                     inbox: bool, selected: Collection[str]) -> Listing:
     scope = _scope(context, *roles)
     f, now, params = checked_filter(context, scope, values), datetime.now(UTC), scope_params(context.actor)
-    first = _page_size(first)
+    first = page_size(first)
     async with context.connection() as connection:
         page = await search.routing_page(connection, scope, params, f, first=first, after=after, now=now,
                                          inbox=inbox, with_total="totalCount" in selected)
@@ -163,8 +163,8 @@ async def start_export(context: Context, values: dict):
         job_id = await exports.create_job(connection, context.settings, user_id=actor.user.id,
                                           file_name=exports.file_name(now))
         job = await exports.job_of(connection, job_id, actor.user.id)
-    context.services.exports.submit(ExportRequest(job_id, actor.user.id, scope, scope_params(actor), f,
-                                                  reads_personal_data(actor), now))
+    context.services.exports.submit(ExportRequest(job_id, actor.user.id, ApplicationExport(
+        scope, scope_params(actor), f, reads_personal_data(actor), now)))
     return job
 
 

@@ -21,6 +21,7 @@ from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.search import ExportMutation, ExportQuery, SearchQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
 from acikkapi.schema.units import UnitQuery
+from acikkapi.schema.users import UserMutation, UserQuery
 from acikkapi.schema.workflow import COMPILED_MUTATIONS as WORKFLOW_MUTATIONS, WorkflowMutation, WorkflowQuery
 from acikkapi.services.attachments import InvalidUpload
 from acikkapi.db import hide_values, is_unavailable
@@ -31,8 +32,9 @@ log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
-                                     ExportQuery))
-Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation))
+                                     ExportQuery, UserQuery))
+Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation,
+                                    UserMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):

@@ -13,9 +13,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -58,17 +59,50 @@ class ExportLimitReached(DomainError):
     message = "Hazırlanmakta olan raporlarınız bitmeden yeni rapor istenemez; lütfen biraz sonra tekrar deneyiniz."
 
 
-@dataclass(frozen=True)
-class ExportRequest:
-    """What a job writes: the search of `user_id`'s scope, masked as they see it."""
+class ExportSource(Protocol):
+    """What a job writes: one sheet of `columns`."""
 
-    job_id: uuid.UUID
-    user_id: int
+    sheet: str
+    columns: Sequence[Column]
+
+    async def prepare(self, connection: AsyncConnection, user_id: int) -> int:
+        """In the export's transaction, before the rows: how many there will be (and any record of the read)."""
+
+    def batches(self, connection: AsyncConnection) -> AsyncIterator[list[tuple]]:
+        """The rows, a batch at a time, in the same transaction."""
+
+
+@dataclass(frozen=True)
+class ApplicationExport:
+    """The search of a `scope`, masked as the reader sees it."""
+
     scope: Scope
     params: dict
     filter: Filter
     personal: bool  # the reader sees the applicant's T.C. Kimlik No (and an ihbar's name)
     now: datetime
+    sheet = SHEET
+    columns = COLUMNS
+
+    async def prepare(self, connection: AsyncConnection, user_id: int) -> int:
+        total = await search.count_applications_in(connection, self.scope, self.params, self.filter, now=self.now)
+        if self.personal:  # the KVKK log of the T.C. numbers the file will show
+            ids, values = search.ids_of(self.scope, self.filter, self.now)
+            await kvkk.record_reads_of(connection, ids, {**self.params, **values}, user_id=user_id,
+                                       fields=PERSONAL_COLUMNS)
+        return total
+
+    async def batches(self, connection: AsyncConnection) -> AsyncIterator[list[tuple]]:
+        async for batch in search.export_rows(connection, self.scope, self.params, self.filter, now=self.now,
+                                              batch=BATCH_ROWS):
+            yield [row_of(record, self.personal) for record in batch]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    job_id: uuid.UUID
+    user_id: int
+    source: ExportSource
 
 
 _job = ExportJob.__table__
@@ -91,8 +125,8 @@ async def create_job(connection: AsyncConnection, settings: Settings, *, user_id
     return job_id
 
 
-def file_name(now: datetime) -> str:
-    return f"basvurular-{search.today_in_istanbul(now).isoformat()}.xlsx"
+def file_name(now: datetime, stem: str = "basvurular") -> str:
+    return f"{stem}-{search.today_in_istanbul(now).isoformat()}.xlsx"
 
 
 _LABELS = {kind.name: kind.value for enum in (ApplicationKind, Channel, ApplicationStatus, ApplicationResult)
@@ -161,9 +195,8 @@ class ExportRunner:
 
         async def batches(connection):
             reported = time.monotonic()
-            async for batch in search.export_rows(connection, r.scope, r.params, r.filter, now=r.now,
-                                                  batch=BATCH_ROWS):
-                yield [row_of(record, r.personal) for record in batch]
+            async for batch in r.source.batches(connection):
+                yield batch
                 if time.monotonic() - reported >= self.settings.export_progress_seconds:
                     reported = time.monotonic()
                     await self._set(r.job_id, rows_written=written)
@@ -171,14 +204,10 @@ class ExportRunner:
         try:
             async with self.engine.connect() as connection:
                 connection = await connection.execution_options(isolation_level="REPEATABLE READ")
-                total = await search.count_applications_in(connection, r.scope, r.params, r.filter, now=r.now)
+                total = await r.source.prepare(connection, r.user_id)
                 await self._set(r.job_id, status=ExportStatus.RUNNING, rows_total=total)
-                if r.personal:
-                    ids, values = search.ids_of(r.scope, r.filter, r.now)
-                    await kvkk.record_reads_of(connection, ids, {**r.params, **values}, user_id=r.user_id,
-                                               fields=PERSONAL_COLUMNS)
-                rows = await write_workbook_from_batches(path, SHEET, COLUMNS, batches(connection),
-                                                         progress=progress)
+                rows = await write_workbook_from_batches(path, r.source.sheet, r.source.columns,
+                                                         batches(connection), progress=progress)
                 await connection.commit()
         except BaseException:
             await self.storage.delete(key)
