@@ -35,6 +35,8 @@ class User(Base):
         # One active account per person: sign-in by T.C. Kimlik No is never ambiguous. A deactivated account
         # stays (histories name it) and the person may be registered again.
         Index("uq_app_user_tckn_active", "tckn", unique=True, postgresql_where=text("active")),
+        Index("ix_app_user_tckn", "tckn"),  # Kullanıcı Arama finds deactivated accounts too
+        Index("ix_app_user_phone", "phone"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tckn: Mapped[str] = mapped_column(String(11))

@@ -94,7 +94,8 @@ def user_filter(values: dict) -> UserFilter:
         if values.get(name) is not None and not 1 <= len(values[name].strip()) <= 64:
             raise ValidationFailed("Ad ve soyad 1 ile 64 karakter arasında aranabilir.", field=f"filter.{field}")
     return UserFilter(role=values.get("role"), tckn=tckn and check_tckn(tckn, "filter.tcKimlikNo"),
-                      province_id=values.get("province_id"), unit_no=values.get("unit_no"),
+                      province_id=values.get("province_id"), district_id=values.get("district_id"),
+                      unit_no=values.get("unit_no"),
                       first_name=values.get("first_name"), last_name=values.get("last_name"),
                       phone=phone and check_phone(phone, "filter.phone"), active=values.get("active"))
 

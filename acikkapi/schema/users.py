@@ -75,6 +75,7 @@ class StaffUserFilter:
     role: StaffRole | None = None
     tc_kimlik_no: str | None = None
     province_id: int | None = None
+    district_id: int | None = strawberry.field(default=None, description="A kaymakamlık's office.")
     unit_no: int | None = strawberry.field(default=None, description="Has this Detay Birim.")
     first_name: str | None = strawberry.field(default=None, description="Beginning of the first name, Turkish "
                                                                        "case and accents ignored.")

@@ -300,6 +300,7 @@ class UserFilter:
     role: Role | None = None
     tckn: str | None = None
     province_id: int | None = None
+    district_id: int | None = None
     unit_no: int | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -362,6 +363,8 @@ def user_conditions(scope: AdminScope, f: UserFilter) -> list:
         conditions.append(_user.c.tckn == f.tckn)
     if f.province_id is not None:
         conditions.append(_user.c.province_id == f.province_id)
+    if f.district_id is not None:
+        conditions.append(_user.c.district_id == f.district_id)
     if f.unit_no is not None:
         conditions.append(select(user_unit.c.user_id).where(user_unit.c.user_id == _user.c.id,
                                                             user_unit.c.unit_no == f.unit_no).exists())

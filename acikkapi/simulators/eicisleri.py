@@ -39,7 +39,8 @@ BAD_TOKENS = ("wrong_audience", "wrong_issuer", "expired", "tampered", "unknown_
 
 # e-İçişleri knows every ministry employee; Açık Kapı lets in those of its own users whose role signs in here.
 # The first three are the demo's MİA, user admin and analyst (acikkapi/services/reference_data.py); the AKS
-# signs in by SMS code, the next one has no Açık Kapı account, and the last two are MİA of other offices.
+# signs in by SMS code, the next one has no Açık Kapı account, then two MİA of other offices and the user
+# admins of the ministry and of İstanbul.
 # Numbers pass the checksum and are fictitious.
 ACCOUNTS = [
     {"tckn": "10000000382", "ad": "SELİM", "soyad": "YURT", "unvan": "Vali Yardımcısı (Ankara)"},
@@ -49,6 +50,8 @@ ACCOUNTS = [
     {"tckn": "29000000056", "ad": "AHMET", "soyad": "TEKİN", "unvan": "Şube Müdürü (Açık Kapı kullanıcısı değil)"},
     {"tckn": "10000001136", "ad": "ORHAN", "soyad": "BALCI", "unvan": "Vali Yardımcısı (İstanbul)"},
     {"tckn": "10000001204", "ad": "NİHAN", "soyad": "ATEŞ", "unvan": "Kaymakam (Keçiören)"},
+    {"tckn": "10000001372", "ad": "ZEYNEP", "soyad": "AYDIN", "unvan": "Yetki İşlemleri Görevlisi (Bakanlık)"},
+    {"tckn": "10000001440", "ad": "LEVENT", "soyad": "GÜNEŞ", "unvan": "Yetki İşlemleri Görevlisi (İstanbul)"},
 ]
 
 

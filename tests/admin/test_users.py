@@ -207,6 +207,11 @@ class TestSearch:
         rows = [edge["node"] for edge in (await users(world, ankara, **filter))["edges"]]
         assert {f"{row['firstName']} {row['lastName']}" for row in rows} == expected
 
+    async def test_the_kaymakamlik_filter(self, world, ankara):
+        kecioren = (await world.sql("SELECT id FROM district WHERE province_id = 6 AND name = 'Keçiören'"))[0][0]
+        rows = [edge["node"] for edge in (await users(world, ankara, districtId=kecioren))["edges"]]
+        assert {f"{row['firstName']} {row['lastName']}" for row in rows} == {"Burak Şen", "Nihan Ateş"}
+
     async def test_pages_are_newest_first_without_repeats(self, world, national):
         seen, after, total = [], None, None
         while True:

@@ -43,6 +43,8 @@ def upgrade() -> None:
     op.drop_constraint(op.f('uq_app_user_tckn'), 'app_user', type_='unique')
     op.create_index('uq_app_user_tckn_active', 'app_user', ['tckn'], unique=True,
                     postgresql_where=sa.text('active'))
+    op.create_index('ix_app_user_tckn', 'app_user', ['tckn'], unique=False)
+    op.create_index('ix_app_user_phone', 'app_user', ['phone'], unique=False)
     _purposes(['REGISTER_APPLICATION', 'REGISTER_USER'])
 
     op.create_table(
@@ -79,6 +81,8 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION audit_event_append_only()")
     op.execute("DELETE FROM identity_lookup WHERE purpose = 'REGISTER_USER'")
     _purposes(['REGISTER_APPLICATION'])
+    op.drop_index('ix_app_user_phone', table_name='app_user')
+    op.drop_index('ix_app_user_tckn', table_name='app_user')
     op.drop_index('uq_app_user_tckn_active', table_name='app_user')
     op.create_unique_constraint(op.f('uq_app_user_tckn'), 'app_user', ['tckn'])
     op.drop_index(op.f('ix_app_user_updated_by_id'), table_name='app_user')
