@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from tests.documents import REQUEST_STAFF
-from tests.helpers import AKS_ANKARA, YETKILI_ANKARA, staff_sign_in
+from tests.helpers import AKS_ANKARA, AYSE, YETKILI_ANKARA, sign_in_to_apply, staff_sign_in
 from tests.test_unit_search import sso_session
 
 SETTINGS = {"staff_identity_lookups_per_hour": 1000, "export_progress_seconds": 0}
@@ -375,11 +375,14 @@ OPERATIONS = {
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-@pytest.mark.parametrize("caller", ["anonymous", "AKS", "Yetkili", "MİA", "analyst"])
+@pytest.mark.parametrize("caller", ["anonymous", "citizen", "AKS", "Yetkili", "MİA", "analyst"])
 async def test_no_other_role_reaches_yetki_islemleri(world, operation, caller):
-    token = {"anonymous": None, "AKS": AKS_ANKARA["tckn"], "Yetkili": "10000000900", "MİA": MIA,
-             "analyst": ANALIST}[caller]
-    token = token and await sso_session(world, token)
+    if caller == "citizen":
+        token = await sign_in_to_apply(world, AYSE, "5340000009")
+    else:
+        tckn = {"anonymous": None, "AKS": AKS_ANKARA["tckn"], "Yetkili": "10000000900", "MİA": MIA,
+                "analyst": ANALIST}[caller]
+        token = tckn and await sso_session(world, tckn)
     before = await counts(world)
     document, variables = OPERATIONS[operation]
     body = await world.gql_raw(document, variables, token=token)
