@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 
 from acikkapi.models import Purpose
 from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
+from acikkapi.schema.category_admin import CategoryAdminMutation, CategoryAdminQuery
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.lists import PLANNERS
@@ -32,9 +33,9 @@ log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
-                                     ExportQuery, UserQuery))
+                                     ExportQuery, UserQuery, CategoryAdminQuery))
 Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation,
-                                    UserMutation))
+                                    UserMutation, CategoryAdminMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):
