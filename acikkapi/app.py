@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from acikkapi.db import make_engine, make_sessionmaker, resolve_database_url
 from acikkapi.http_view import GraphQLView
@@ -23,14 +24,15 @@ from acikkapi.permissions.applications import (
 )
 from acikkapi.schema import build_schema
 from acikkapi.context import Services
-from acikkapi.services import exports, kvkk, retention
+from acikkapi.services import exports, kvkk, realtime, retention
 from acikkapi.services.applications import load_application
 from acikkapi.services.eicisleri import HttpEIcisleri
 from acikkapi.services.exports import ExportRunner
 from acikkapi.services.http import client_session
 from acikkapi.services.identity import HttpIdentityService, IdentityService
 from acikkapi.services.links import check_signed
-from acikkapi.services.outbox import OutboxDispatcher
+from acikkapi.services.outbox import OUTBOX_CHANNEL, OutboxDispatcher
+from acikkapi.services.pg_listener import PgListener, listener_dsn
 from acikkapi.services.reference_cache import ReferenceCache
 from acikkapi.services.errors import NotFound
 from acikkapi.services.reports import REPORT_CSP, application_report_html, staff_report_html
@@ -39,6 +41,7 @@ from acikkapi.services.sms import HttpSmsGateway, SmsGateway
 from acikkapi.services.staff_view import staff_view
 from acikkapi.services.storage import FileSystemStorage
 from acikkapi.settings import Settings, get_settings
+from acikkapi.ws_view import Connection, Hub
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "Dosya bulunamadı veya bağlantının süresi doldu."
@@ -88,15 +91,25 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             exports=ExportRunner(engine, FileSystemStorage(settings.exports_dir), settings),
             wake_outbox=dispatcher.wakeup.set if dispatcher else lambda: None)
         state["services"] = services
-        state["graphql"] = GraphQLView(build_schema(settings), services)
+        schema = build_schema(settings)
+        state["graphql"] = GraphQLView(schema, services)
+        state["hub"] = hub = Hub(schema._schema, schema.validation_rules, services)
+        # Told by the database: history rows committed (by any worker), sessions ended, SMS queued.
+        channels = {realtime.EVENTS_CHANNEL: hub.events_committed, realtime.SESSIONS_CHANNEL: hub.session_ended}
+        if dispatcher:
+            channels[OUTBOX_CHANNEL] = lambda _: dispatcher.wakeup.set()
+        listener = PgListener(listener_dsn(engine.url), channels, on_connect=hub.caught_up)
         gc.freeze()  # the schema, models and modules live as long as the process: no collection walks them
         tasks = [asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
-                                     name="retention")]
+                                     name="retention"),
+                 asyncio.create_task(listener.run_forever(), name="listen"),
+                 asyncio.create_task(hub.deliver_forever(), name="notices")]
         if dispatcher:
             tasks.append(asyncio.create_task(dispatcher.run_forever(), name="outbox"))
         try:
             yield
         finally:
+            await hub.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -105,7 +118,10 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
             await engine.dispose()
 
     async def graphql(scope, receive, send) -> None:
-        await state["graphql"](scope, receive, send)
+        if scope["type"] == "websocket":
+            await Connection(state["hub"], WebSocket(scope, receive, send)).serve()
+        else:
+            await state["graphql"](scope, receive, send)
 
     async def health(request: Request) -> Response:
         """For load balancers: 200 when the database answers, 503 when it does not."""
@@ -202,6 +218,7 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
     return Starlette(
         routes=[
             Route("/graphql", ASGIEndpoint(graphql), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", ASGIEndpoint(graphql)),
             Route("/health", health),
             Route("/files/{attachment_id}", download),
             Route("/reports/applications/{tracking_no:int}", report),

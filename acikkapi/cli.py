@@ -79,15 +79,21 @@ async def send_outbox(settings: Settings) -> None:
     """The outbox dispatcher alone, for servers run with `outbox_in_server` off: SMS delivery then never
     competes with answering requests, and a slow or failing gateway's retries stay out of the servers."""
     from acikkapi.services.http import client_session
-    from acikkapi.services.outbox import OutboxDispatcher
+    from acikkapi.services.outbox import OUTBOX_CHANNEL, OutboxDispatcher
+    from acikkapi.services.pg_listener import PgListener, listener_dsn
     from acikkapi.services.sms import HttpSmsGateway
 
     engine = make_engine(resolve_database_url(settings), pool_size=4, settings=settings)
     http = client_session(settings.http_timeout_seconds)
+    dispatcher = OutboxDispatcher.of(settings, engine, HttpSmsGateway.of(settings, http))
+    # Woken as soon as a server commits a message, rather than at its next poll.
+    listener = asyncio.create_task(PgListener(listener_dsn(engine.url), {
+        OUTBOX_CHANNEL: lambda _: dispatcher.wakeup.set()}).run_forever())
     try:
         log.warning("outbox: sending SMS through %s", settings.sms_url)
-        await OutboxDispatcher.of(settings, engine, HttpSmsGateway.of(settings, http)).run_forever()
+        await dispatcher.run_forever()
     finally:
+        listener.cancel()
         await http.close()
         await engine.dispose()
 

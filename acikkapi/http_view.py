@@ -235,7 +235,7 @@ class GraphQLView(GraphQL):
         self.request_adapter_class = Adapter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # no subscriptions yet: refuse the WebSocket handshake
+        if scope["type"] != "http":  # WebSocket is ws_view.py's
             await send({"type": "websocket.close", "code": 4404})
             return
         receive = _TrackedReceive(receive)

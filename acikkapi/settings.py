@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     export_keep_hours: float = 24
     export_progress_seconds: float = 1.0
 
+    # Realtime inboxes over WebSocket (graphql-transport-ws): the time a client has to send connection_init,
+    # the server's keep-alive ping (a client that has not answered the last one by the next is gone), the
+    # frames a slow client may have waiting before it is closed, and subscriptions per connection.
+    ws_init_timeout_seconds: float = 3.0
+    ws_ping_seconds: float = 20.0
+    ws_queue_frames: int = 256
+    ws_max_subscriptions: int = 20
+
     # GraphQL limits: cheap refusals before execution.
     max_body_bytes: int = 1024 * 1024
     max_query_depth: int = 10

@@ -18,6 +18,7 @@ from acikkapi.schema.category_admin import CategoryAdminMutation, CategoryAdminQ
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.lists import PLANNERS
+from acikkapi.schema.realtime import RealtimeQuery, RealtimeSubscription
 from acikkapi.schema.reference import ReferenceQuery
 from acikkapi.schema.search import ExportMutation, ExportQuery, SearchQuery
 from acikkapi.schema.signin import SigninMutation, SigninQuery
@@ -33,7 +34,7 @@ log = hide_values(logging.getLogger("acikkapi.errors"))
 INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar deneyiniz."
 
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
-                                     ExportQuery, UserQuery, CategoryAdminQuery))
+                                     ExportQuery, UserQuery, CategoryAdminQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation,
                                     UserMutation, CategoryAdminMutation))
 
@@ -151,6 +152,7 @@ def build_schema(settings: Settings) -> Schema:
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=RealtimeSubscription,
         config=StrawberryConfig(disable_field_suggestions=True,
                                 batching_config={"max_operations": settings.max_batch_operations},
                                 scalar_map={Upload: UploadScalar}),
@@ -163,6 +165,7 @@ def build_schema(settings: Settings) -> Schema:
             lambda: ShortValidationCache(maxsize=1024),
         ],
     )
+    schema.validation_rules = rules  # for the subscriptions' transport (ws_view.py)
     schema.compiler = Compiler(schema, COMPILED_ROOTS, rules, settings.max_tokens,
                                COMPILED_MUTATIONS | WORKFLOW_MUTATIONS, PLANNERS)
     return schema

@@ -157,7 +157,7 @@ class AuditEventFilter:
 
 
 def _user_id(value: strawberry.ID) -> int:
-    return int(value) if value.isdigit() else 0  # 0 is no user: not found
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else 0  # 0: no user, not found
 
 
 async def _saved(info: Info, user_id: int) -> UserSaved:

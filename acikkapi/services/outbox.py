@@ -41,6 +41,7 @@ from acikkapi.services.sms import SmsDeliveryFailed, SmsGateway
 from acikkapi.settings import Settings
 
 log = hide_values(logging.getLogger(__name__))
+OUTBOX_CHANNEL = "acikkapi_outbox"  # NOTIFYed when messages are queued (migration 0015): dispatchers wake at once
 
 
 @dataclass(frozen=True)
