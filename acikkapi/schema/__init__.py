@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from acikkapi.models import Purpose
 from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
 from acikkapi.schema.compiled import Compiler
+from acikkapi.schema.detsis import DetsisMutation
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.lists import PLANNERS
 from acikkapi.schema.reference import ReferenceQuery
@@ -32,7 +33,8 @@ INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar dene
 
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
                                      ExportQuery))
-Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation))
+Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation,
+                                   DetsisMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):
