@@ -14,8 +14,9 @@ Turkish letters ("Tür", "TUR" and "tür" are one name):
 
 Applying a file: a unit of the file is added, or updated by its number; an active unit missing from the file is
 deactivated (never deleted: routings and users keep referring to it); an inactive unit in the file is
-reactivated. Every unit added, changed, reactivated or deactivated gets its row in the audit log, and the
-import one more row of its own (IMPORTED, with the file's name and the counts). The writes are a few set-based
+reactivated. Every unit added, changed, reactivated or deactivated gets its row in the audit log (its province:
+the unit's, after the change), and the import one more row of its own (IMPORTED, national, its entity id the
+first 32 hex digits of the file's SHA-256, with the file's name and the counts). The writes are a few set-based
 statements over a temporary table the file is copied into, so a 100,000-unit file takes seconds
 (scripts/bench_detsis.py). The unit's search words are a generated column, and the reference version moves
 with the writes (migration 0006's statement triggers).
@@ -270,6 +271,9 @@ def _cycles(units: list[UnitLine], known: dict[int, int | None]) -> list[Problem
 
 
 _LOCK = text("LOCK TABLE unit IN SHARE ROW EXCLUSIVE MODE")  # one import at a time; routing to units goes on
+# A whole directory's first import writes 100,000 units in one statement (~4 s on 2 cores): more than a request's
+# statement timeout allows on a slower server, or for a larger file.
+_TIMEOUT = text("SET LOCAL statement_timeout = '60s'")
 _KNOWN = select(Unit.detsis_no, Unit.parent_no)
 _PROVINCES = select(Province.id)
 _FILE_TABLE = text("""
@@ -312,14 +316,20 @@ _AUDIT = text("""
     )
     SELECT action, count(*), (array_agg(detsis_no ORDER BY detsis_no))[1:CAST(:listed AS integer)]
     FROM written GROUP BY action""")
-_UPSERT = text("""
-    INSERT INTO unit (detsis_no, name, kind, province_id, parent_no, active)
-    SELECT detsis_no, name, kind, province_id, parent_no, true FROM detsis_file
-    ON CONFLICT (detsis_no) DO UPDATE
-    SET name = excluded.name, kind = excluded.kind, province_id = excluded.province_id,
-        parent_no = excluded.parent_no, active = true
-    WHERE (unit.name, unit.kind, unit.province_id, unit.parent_no, unit.active)
-          IS DISTINCT FROM (excluded.name, excluded.kind, excluded.province_id, excluded.parent_no, true)""")
+# The new units, then the changed ones (a changed unit may be moved under a new one). The table is locked against
+# other writers: no number can be taken between the two.
+_INSERT = text("""
+    INSERT INTO unit (detsis_no, name, kind, province_id, parent_no)
+    SELECT f.detsis_no, f.name, f.kind, f.province_id, f.parent_no FROM detsis_file f
+    WHERE NOT EXISTS (SELECT FROM unit u WHERE u.detsis_no = f.detsis_no)""")
+_UPDATE = text("""
+    UPDATE unit u
+    SET name = f.name, kind = f.kind, province_id = f.province_id, parent_no = f.parent_no, active = true
+    FROM detsis_file f
+    WHERE u.detsis_no = f.detsis_no
+      AND (NOT u.active
+           OR (u.name, u.kind, u.province_id, u.parent_no) IS DISTINCT FROM (f.name, f.kind, f.province_id, f.parent_no))
+""")
 _DEACTIVATE = text("""
     UPDATE unit SET active = false
     WHERE active AND NOT EXISTS (SELECT FROM detsis_file f WHERE f.detsis_no = unit.detsis_no)""")
@@ -328,6 +338,7 @@ _DEACTIVATE = text("""
 @raises(DetsisFileRejected)
 async def import_units(connection: AsyncConnection, actor: User, file: DetsisFile) -> ImportReport:
     """Apply a file `read_file` read, in the caller's transaction; rejected (nothing written) if it has problems."""
+    await connection.execute(_TIMEOUT)
     await connection.execute(_LOCK)
     provinces = set((await connection.scalars(_PROVINCES)).all())
     known = dict((await connection.execute(_KNOWN)).all())
@@ -340,25 +351,24 @@ async def import_units(connection: AsyncConnection, actor: User, file: DetsisFil
         (unit.detsis_no, unit.name, unit.kind.name, unit.province_id, unit.parent_no) for unit in file.units])
     await connection.execute(text("ANALYZE detsis_file"))
     who = audit.event_values(actor, AuditEntity.UNIT, "", AuditAction.IMPORTED, province_id=None)
-    changes = {action: (count, numbers) for action, count, numbers in await connection.execute(_AUDIT, {
+    changes = {AuditAction[action]: (count, numbers) for action, count, numbers in await connection.execute(_AUDIT, {
         "actor_id": who["actor_id"], "actor_label": who["actor_label"], "actor_role": actor.role.name,
         "listed": REPORTED_NUMBERS})}
-    await connection.execute(_UPSERT)
-    await connection.execute(_DEACTIVATE)
-
-    def count(action: AuditAction) -> int:
-        return changes.get(action.name, (0, []))[0]
-
-    def numbers(action: AuditAction) -> list[int]:
-        return changes.get(action.name, (0, []))[1]
-
+    # Only the statements with something to do: each fires the reference version's trigger, even on no row.
+    for statement, actions in ((_INSERT, [AuditAction.CREATED]),
+                               (_UPDATE, [AuditAction.UPDATED, AuditAction.REACTIVATED]),
+                               (_DEACTIVATE, [AuditAction.DEACTIVATED])):
+        if any(action in changes for action in actions):
+            await connection.execute(statement)
+    counts = {action: changes.get(action, (0, []))[0] for action in AuditAction}
+    numbers = {action: changes.get(action, (0, []))[1] for action in AuditAction}
     report = ImportReport(
-        added=count(AuditAction.CREATED), changed=count(AuditAction.UPDATED),
-        reactivated=count(AuditAction.REACTIVATED), deactivated=count(AuditAction.DEACTIVATED),
-        unchanged=len(file.units) - count(AuditAction.CREATED) - count(AuditAction.UPDATED)
-        - count(AuditAction.REACTIVATED),
-        added_numbers=numbers(AuditAction.CREATED), changed_numbers=numbers(AuditAction.UPDATED),
-        reactivated_numbers=numbers(AuditAction.REACTIVATED), deactivated_numbers=numbers(AuditAction.DEACTIVATED))
+        added=counts[AuditAction.CREATED], changed=counts[AuditAction.UPDATED],
+        reactivated=counts[AuditAction.REACTIVATED], deactivated=counts[AuditAction.DEACTIVATED],
+        unchanged=len(file.units) - counts[AuditAction.CREATED] - counts[AuditAction.UPDATED]
+        - counts[AuditAction.REACTIVATED],
+        added_numbers=numbers[AuditAction.CREATED], changed_numbers=numbers[AuditAction.UPDATED],
+        reactivated_numbers=numbers[AuditAction.REACTIVATED], deactivated_numbers=numbers[AuditAction.DEACTIVATED])
     await audit.record(connection, actor, AuditEntity.UNIT, file.sha256[:32], AuditAction.IMPORTED, province_id=None,
                        after={"file_name": file.name, "units": len(file.units), "added": report.added,
                               "changed": report.changed, "reactivated": report.reactivated,

@@ -144,9 +144,12 @@ def family() -> tuple[tuple, tuple, tuple]:
 class TestFirstImport:
     async def test_the_new_units_are_added_parents_after_their_children_too(self, world, admin, seeded, family):
         goc, corum, _ = family
+        *_, version = await everything(world)
+
         result = await imported(world, admin, csv_of([*SEED, corum, goc]))
 
         assert result == report(added=[goc[0], corum[0]], unchanged=len(SEED))
+        assert (await everything(world))[2] > version  # the reference data's caches reload
         assert await units(world, goc[0], corum[0]) == {
             goc[0]: ("GÖÇ İDARESİ GENEL MÜDÜRLÜĞÜ", "GENEL_MUDURLUK", None, ICISLERI, True),
             corum[0]: ("ÇORUM İL GÖÇ İDARESİ MÜDÜRLÜĞÜ", "IL_MUDURLUGU", 19, goc[0], True)}
@@ -259,12 +262,13 @@ class TestReimport:
         assert (await world.gql(UNITS, {"search": "ankara goc"}, token=aks))["units"] == []
 
     async def test_the_same_file_again_changes_nothing_but_records_the_import(self, world, admin, seeded):
-        before, mark = await everything(world), await audit_mark(world)
+        (units_before, _, version_before), mark = await everything(world), await audit_mark(world)
 
         result = await imported(world, admin, csv_of(SEED))
 
         assert result == report(unchanged=len(SEED))
-        assert (await everything(world))[0] == before[0]
+        units_after, _, version_after = await everything(world)
+        assert (units_after, version_after) == (units_before, version_before)  # no reference cache is dropped
         assert [event[2] for event in await audit_since(world, mark)] == ["IMPORTED"]
 
 
