@@ -23,6 +23,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from acikkapi import reference_answers
 from acikkapi.addresses import counted_address
 from acikkapi.permissions.actor import Actor
+from acikkapi.permissions.admin import is_national_admin
 from acikkapi.permissions.applications import may_upload
 from acikkapi.schema import INTERNAL_MESSAGE, MAX_CACHED_DOCUMENT, mask_error, request_error
 from acikkapi.schema.compiled import MutationFailed, NotCompiled
@@ -33,6 +34,7 @@ from acikkapi.services.errors import (
     DatabaseUnavailable, DomainError, InvalidClientAddress, UploadNotAllowed, UploadsBusy,
 )
 from acikkapi.services.sessions import find_session
+from acikkapi.settings import Settings
 
 log = hide_values(logging.getLogger(__name__))
 
@@ -186,6 +188,14 @@ class _LimitedMultiPartParser(MultiPartParser):
         super().on_part_data(data, start, end)
 
 
+def max_file_bytes(actor: Actor, settings: Settings) -> int:
+    """The largest file part a multipart request of `actor` may carry: the ministry's user admins send the
+    DETSİS file (importDetsisUnits checks its own limit), everyone else attachments."""
+    if is_national_admin(actor):
+        return max(settings.max_file_bytes, settings.detsis_max_file_bytes)
+    return settings.max_file_bytes
+
+
 class GraphQLView(GraphQL):
     def __init__(self, schema, services: Services) -> None:
         super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None,
@@ -214,7 +224,8 @@ class GraphQLView(GraphQL):
 
             async def get_form_data(self) -> FormData:
                 # Decided before a byte of the body is read: who may upload, and whether there is room.
-                if not may_upload(self._request.state.actor):
+                actor = self._request.state.actor
+                if not may_upload(actor):
                     raise Refused(403, UploadNotAllowed())
                 if view.uploads.locked():
                     raise Refused(503, UploadsBusy(),
@@ -224,7 +235,7 @@ class GraphQLView(GraphQL):
                 parser = _LimitedMultiPartParser(
                     self._request.headers, self._stream(settings.max_upload_bytes),
                     max_files=settings.max_files_per_request, max_fields=10,
-                    max_part_size=settings.max_body_bytes, max_file_size=settings.max_file_bytes)
+                    max_part_size=settings.max_body_bytes, max_file_size=max_file_bytes(actor, settings))
                 try:
                     form = await parser.parse()
                 except MultiPartException as error:

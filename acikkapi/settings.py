@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     max_concurrent_uploads: int = 8
     upload_retry_after_seconds: int = 5
 
+    # The DETSİS directory's CSV file (acikkapi/services/detsis_import.py), which the ministry's user admins
+    # upload: their multipart requests take a file up to this size (32 MB: ~300,000 units), others' the
+    # attachments' limit.
+    detsis_max_file_bytes: int = 32 * 1024 * 1024
+
     # Rapor Al: workbooks written in the background, at most `max_concurrent_exports` at a time in a server
     # (the rest wait their turn) and `max_unfinished_exports` waiting or running per user; each file is kept
     # `export_keep_hours` for its download, then deleted with its job.

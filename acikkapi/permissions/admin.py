@@ -4,7 +4,7 @@ reference data (service categories, the DETSİS directory)."""
 
 from dataclasses import dataclass
 
-from acikkapi.models import Role
+from acikkapi.models import Purpose, Role
 from acikkapi.permissions.actor import Actor, require_staff
 from acikkapi.services.errors import PermissionDenied
 
@@ -42,3 +42,10 @@ def national_admin(actor: Actor) -> AdminScope:
     if not scope.national:
         raise PermissionDenied()
     return scope
+
+
+def is_national_admin(actor: Actor) -> bool:
+    """`national_admin` as a yes or no, for decisions taken before a resolver runs (an upload's body)."""
+    user = actor.user
+    return (actor.purpose is Purpose.STAFF and user is not None and user.role is Role.YETKI_ISLEMLERI
+            and user.province_id is None)

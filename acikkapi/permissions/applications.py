@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from acikkapi.models import Application, ApplicationEvent, ApplicationKind, Attachment, Purpose, Role, Routing
 from acikkapi.permissions.actor import Actor
+from acikkapi.permissions.admin import is_national_admin
 from acikkapi.services.errors import PermissionDenied, Unauthenticated
 
 OFFICE_ROLES = {Role.AKS, Role.MIA}  # the office's staff: every application of the office
@@ -137,7 +138,8 @@ def ensure_can_register(actor: Actor, province_id: int | None = None, district_i
 
 
 def may_upload(actor: Actor) -> bool:
-    """Only submitApplication (an APPLY session), registerApplication (an AKS) and answerRouting (a Yetkili)
-    take files: anyone else's multipart request is refused before its body is read."""
+    """Only submitApplication (an APPLY session), registerApplication (an AKS), answerRouting (a Yetkili) and
+    importDetsisUnits (the ministry's user admins) take files: anyone else's multipart request is refused before
+    its body is read."""
     return actor.purpose is Purpose.APPLY or (
-        actor.purpose is Purpose.STAFF and actor.role in (Role.AKS, Role.YETKILI))
+        actor.purpose is Purpose.STAFF and actor.role in (Role.AKS, Role.YETKILI)) or is_national_admin(actor)

@@ -16,6 +16,7 @@ from acikkapi.models import Purpose
 from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, ApplicationMutation, ApplicationQuery
 from acikkapi.schema.category_admin import CategoryAdminMutation, CategoryAdminQuery
 from acikkapi.schema.compiled import Compiler
+from acikkapi.schema.detsis import DetsisMutation
 from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
 from acikkapi.schema.lists import PLANNERS
 from acikkapi.schema.realtime import RealtimeQuery, RealtimeSubscription
@@ -36,7 +37,7 @@ INTERNAL_MESSAGE = "Beklenmeyen bir hata oluştu. Lütfen daha sonra tekrar dene
 Query = merge_types("Query", (ReferenceQuery, SigninQuery, ApplicationQuery, UnitQuery, WorkflowQuery, SearchQuery,
                                      ExportQuery, UserQuery, CategoryAdminQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (SigninMutation, ApplicationMutation, WorkflowMutation, ExportMutation,
-                                    UserMutation, CategoryAdminMutation))
+                                    UserMutation, CategoryAdminMutation, DetsisMutation))
 
 
 class DomainErrorsAndMasking(MaskErrors):

@@ -5,6 +5,7 @@ Every domain error class that sets its own `code` becomes one GraphQL type of th
 exactly the errors its resolver declares with `@raises`; nothing here is a hand-kept table.
 """
 
+import dataclasses
 import enum
 import importlib
 import pkgutil
@@ -50,6 +51,15 @@ def _graphql_type(condition: type[DomainError]) -> type:
 ERROR_TYPES: dict[type[DomainError], type] = {condition: _graphql_type(condition) for condition in CONDITIONS}
 
 
+def error_type(condition: type[DomainError], graphql_type: type) -> type:
+    """Give `condition` a GraphQL type that says more than `Error` (a rejected file's problems): a subclass of
+    `Error` named as the condition, whose other fields `as_payload` fills from the error's attributes."""
+    assert graphql_type.__name__ == condition.__name__, graphql_type
+    ERROR_TYPES[condition] = graphql_type
+    return graphql_type
+
+
+_ERROR_FIELDS = {"code", "message", "field"}
 PAYLOADS: dict[str, tuple[type, object]] = {}  # union name → (success type, resolver): for the schema test
 
 
@@ -66,4 +76,6 @@ def as_payload(error: DomainError, resolver) -> Error:
     condition = condition_of(type(error))
     if condition not in {condition_of(declared) for declared in resolver.raises}:
         raise error
-    return ERROR_TYPES[condition](code=ErrorCode[error.code], message=error.message, field=error.field)
+    graphql_type = ERROR_TYPES[condition]
+    more = {f.name: getattr(error, f.name) for f in dataclasses.fields(graphql_type) if f.name not in _ERROR_FIELDS}
+    return graphql_type(code=ErrorCode[error.code], message=error.message, field=error.field, **more)
