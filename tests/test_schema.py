@@ -83,7 +83,8 @@ def test_enumerated_outputs_are_enums_with_a_turkish_label_beside_them():
                              *[("ApplicationListItem", field) for field in ("status", "result", "kind", "channel",
                                                                             "priorityGroup")],
                              ("ListedRouting", "status"), ("RoutingListItem", "status"), ("StaffUser", "role"),
-                             ("AuditEvent", "entity"), ("AuditEvent", "action")]:
+                             ("AuditEvent", "entity"), ("AuditEvent", "action"),
+                             *[("ApplicationEventNotice", field) for field in ("status", "action", "actorRole")]]:
         fields = SCHEMA.type_map[type_name].fields
         named = fields[field].type
         while hasattr(named, "of_type"):

@@ -122,6 +122,23 @@ class TestWhoHearsWhat:
         finally:
             await closing(yetkili, other)
 
+    async def test_a_unit_never_hears_of_a_gizli_application(self, world, tokens):
+        tracking_no = await register(world, tokens["aks"])
+        await done(world, tokens["aks"], ROUTE, trackingNo=tracking_no, unitNos=[MILLI_EGITIM])
+        routing = (await staff_view(world, tokens["aks"], tracking_no))["routings"][0]["id"]
+        await done(world, tokens["yetkili"], ANSWER, routingId=routing, answer="Cevap.")
+        # made gizli once routed (as an older record could be): the unit must hear of nothing more
+        await world.sql("UPDATE application SET is_confidential = true WHERE tracking_no = $1", tracking_no)
+        yetkili, aks = await subscribed(world, tokens["yetkili"]), await subscribed(world, tokens["aks"])
+        try:
+            await done(world, tokens["aks"], RETURN_ANSWER, routingId=routing, reason="Eksik.")
+            assert (await aks.next())["action"] == "ANSWER_RETURNED"  # the office still hears of it
+            await yetkili.nothing()
+            caught_up = (await world.gql(CATCH_UP, {"first": 200}, token=tokens["yetkili"]))["applicationEvents"]
+            assert tracking_no not in {edge["node"]["trackingNo"] for edge in caught_up["edges"]}
+        finally:
+            await closing(yetkili, aks)
+
     async def test_the_mia_hears_of_what_is_sent_for_approval(self, world, tokens):
         tracking_no = await register(world, tokens["aks"])
         await done(world, tokens["aks"], ROUTE, trackingNo=tracking_no, unitNos=[MILLI_EGITIM])
