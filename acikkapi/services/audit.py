@@ -2,8 +2,6 @@
 written in the same transaction as the change, with who made it and the changed fields before → after.
 The table is append-only (migration 0014)."""
 
-import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from acikkapi.models import AuditAction, AuditEntity, AuditEvent, User
-from acikkapi.services.checks import fits
-from acikkapi.services.search import InvalidCursor
+from acikkapi.services.search import decode_cursor, encode_cursor
 
 _event = AuditEvent.__table__
 
@@ -57,20 +54,6 @@ class AuditPage:
     total: int
 
 
-def encode_cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"e.{event_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii").partition(".")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        kind = number = ""
-    if kind != "e" or not number.isdigit() or not fits(int(number), AuditEvent.id):
-        raise InvalidCursor(field="after")
-    return int(number)
-
-
 async def audit_page(connection: AsyncConnection, province_id: int | None, f: AuditFilter, *, first: int,
                      after: str | None) -> AuditPage:
     """The events of a province (`province_id`; None: every event, for the ministry's admins) that meet `f`,
@@ -87,7 +70,7 @@ async def audit_page(connection: AsyncConnection, province_id: int | None, f: Au
     total = (await connection.execute(select(func.count()).select_from(_event).where(*conditions))).scalar_one()
     statement = select(_event).where(*conditions).order_by(_event.c.id.desc()).limit(first + 1)
     if after is not None:
-        statement = statement.where(_event.c.id < _decode_cursor(after))
+        statement = statement.where(_event.c.id < decode_cursor(after, "e", 1)[0])
     rows = (await connection.execute(statement)).all()
     events = rows[:first]
-    return AuditPage(events, [encode_cursor(row.id) for row in events], len(rows) > first, total)
+    return AuditPage(events, [encode_cursor("e", row.id) for row in events], len(rows) > first, total)

@@ -10,8 +10,6 @@ A notice carries the application's id, tracking number, new status, the action, 
 applicant, so nothing to mask beyond who may hear of the application at all (a unit never hears of a gizli one).
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +22,7 @@ from acikkapi.models import Application, ApplicationEvent, ApplicationStatus, Ev
 from acikkapi.permissions.actor import Actor
 from acikkapi.services.checks import fits
 from acikkapi.services.errors import DomainError
-from acikkapi.services.search import InvalidCursor
+from acikkapi.services.search import decode_cursor, encode_cursor
 
 EVENTS_CHANNEL = "acikkapi_events"  # payload: the ids of the history rows a statement wrote, comma-separated
 SESSIONS_CHANNEL = "acikkapi_sessions"  # payload: "s:<session id>" ended, or "u:<user id>" deactivated
@@ -74,7 +72,7 @@ class Notice:
 
     @property
     def cursor(self) -> str:
-        return encode_cursor(self.id)
+        return encode_cursor("v", self.id)
 
 
 @dataclass(frozen=True)
@@ -168,20 +166,6 @@ async def notices_after(connection: AsyncConnection, listener: Listener, after: 
         newest = statement.order_by(_e.c.id.desc()).limit(first).subquery()
         rows = (await connection.execute(select(newest).order_by(newest.c.id))).all()
         return [_notice(row) for row in rows], False
-    rows = (await connection.execute(statement.where(_e.c.id > decode_cursor(after)).order_by(_e.c.id)
+    rows = (await connection.execute(statement.where(_e.c.id > decode_cursor(after, "v", 1)[0]).order_by(_e.c.id)
                                      .limit(first + 1))).all()
     return [_notice(row) for row in rows[:first]], len(rows) > first
-
-
-def encode_cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"v.{event_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii").partition(".")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        kind = number = ""
-    if kind != "v" or not number.isdigit() or not fits(int(number), ApplicationEvent.id):
-        raise InvalidCursor(field="after")
-    return int(number)

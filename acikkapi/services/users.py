@@ -6,8 +6,6 @@ ambiguous). Deactivating keeps the row, so every history still names who acted; 
 again later, as a new account.
 """
 
-import base64
-import binascii
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -27,7 +25,7 @@ from acikkapi.services import audit
 from acikkapi.services.checks import fits
 from acikkapi.services.errors import DomainError, NotFound, PermissionDenied, ValidationFailed, raises
 from acikkapi.services.identity import IdentityMismatch, Person
-from acikkapi.services.search import InvalidCursor
+from acikkapi.services.search import decode_cursor, encode_cursor
 from acikkapi.services.tckn import check_phone, check_text
 from acikkapi.services.unit_search import fold
 from acikkapi.services.workbook import Column, ColumnKind
@@ -379,21 +377,6 @@ def user_conditions(scope: AdminScope, f: UserFilter) -> list:
     return conditions
 
 
-def encode_cursor(user_id: int) -> str:
-    return base64.urlsafe_b64encode(f"u.{user_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor(field="after") from None
-    kind, _, number = text.partition(".")
-    if kind != "u" or not number.isdigit() or not fits(int(number), User.id):
-        raise InvalidCursor(field="after")
-    return int(number)
-
-
 def _line(row) -> UserLine:
     (id, tckn, role, first_name, last_name, phone, active, version, province_id, province, district_id, district,
      units, created_at, created_by, updated_at, updated_by) = row
@@ -410,10 +393,10 @@ async def user_page(connection: AsyncConnection, scope: AdminScope, f: UserFilte
     total = (await connection.execute(select(func.count()).select_from(_user).where(*conditions))).scalar_one()
     statement = _LINE.where(*conditions).order_by(_user.c.id.desc()).limit(first + 1)
     if after is not None:
-        statement = statement.where(_user.c.id < decode_cursor(after))
+        statement = statement.where(_user.c.id < decode_cursor(after, "u", 1)[0])
     rows = (await connection.execute(statement)).all()
     lines = [_line(row) for row in rows[:first]]
-    return UserPage(lines, [encode_cursor(line.id) for line in lines], len(rows) > first, total)
+    return UserPage(lines, [encode_cursor("u", line.id) for line in lines], len(rows) > first, total)
 
 
 async def user_line(connection: AsyncConnection, user_id: int) -> UserLine:
