@@ -42,7 +42,7 @@ async def _confirm_identity(context: Context, tckn: str, form: UserForm) -> None
 
 @raises(Unauthenticated, PermissionDenied, *users.check_form.raises, *users.check_references.raises,
         *users.ensure_no_active_account.raises, *staff_lookups.start_lookup.raises,
-        *staff_lookups.found_person.raises, users.NameMismatch, *users.register_user.raises)
+        *staff_lookups.found_person.raises, *users.check_identity.raises, *users.register_user.raises)
 async def register_user(context: Context, values: dict) -> int:
     """Kullanıcı Kayıt: a new user of the admin's scope; their id."""
     scope = admin_scope(context.actor)
@@ -58,7 +58,7 @@ async def register_user(context: Context, values: dict) -> int:
 
 @raises(Unauthenticated, PermissionDenied, *users.check_form.raises, *users.check_references.raises,
         *users.managed_user.raises, *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises,
-        users.NameMismatch, *users.update_user.raises)
+        *users.check_identity.raises, *users.update_user.raises)
 async def update_user(context: Context, user_id: int, values: dict, expected_version: int | None) -> int:
     """Güncelle: the form replaces the user's fields; a new name is confirmed by the identity service."""
     scope = admin_scope(context.actor)

@@ -106,9 +106,7 @@ class UserForm:
 
     def snapshot(self) -> dict:
         """As the audit log keeps it."""
-        values = asdict(self)
-        return {"role": self.role.name, **{key: values[key] for key in (
-            "province_id", "district_id", "phone", "first_name", "last_name")}, "unit_nos": sorted(self.unit_nos)}
+        return {**asdict(self), "role": self.role.name, "unit_nos": sorted(self.unit_nos)}
 
 
 def _name(value: str, field: str) -> str:
@@ -164,6 +162,7 @@ async def check_references(connection: AsyncConnection, form: UserForm) -> None:
             raise UnitNotInProvince(field="unitNos")
 
 
+@raises(NameMismatch)
 def check_identity(person: Person, form: UserForm) -> None:
     """The identity service's name and surname are the form's (Turkish case and accents aside)."""
     if (fold(person.first_name), fold(person.last_name)) != (fold(form.first_name), fold(form.last_name)):
