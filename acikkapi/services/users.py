@@ -172,15 +172,11 @@ def check_identity(person: Person, form: UserForm) -> None:
 _user = User.__table__
 
 
-async def _ensure_no_active_account(connection, tckn: str) -> None:
+@raises(UserAlreadyExists)
+async def ensure_no_active_account(connection: AsyncConnection | AsyncSession, tckn: str) -> None:
+    """Before the identity lookup (a person with an account costs no lookup), and before a reactivation."""
     if await connection.scalar(select(_user.c.id).where(_user.c.tckn == tckn, _user.c.active)) is not None:
         raise UserAlreadyExists(field="tcKimlikNo")
-
-
-@raises(UserAlreadyExists)
-async def ensure_no_active_account(connection: AsyncConnection, tckn: str) -> None:
-    """Before the identity lookup: a person with an account costs no lookup."""
-    await _ensure_no_active_account(connection, tckn)
 
 
 async def _write_units(session: AsyncSession, user_id: int, unit_nos: tuple[int, ...]) -> None:
@@ -190,8 +186,8 @@ async def _write_units(session: AsyncSession, user_id: int, unit_nos: tuple[int,
 
 
 def _office_values(form: UserForm) -> dict:
-    return {"role": form.role, "province_id": form.province_id, "district_id": form.district_id,
-            "phone": form.phone, "first_name": form.first_name, "last_name": form.last_name}
+    """The form's columns of `app_user` (the units are rows of their own)."""
+    return {name: value for name, value in asdict(form).items() if name != "unit_nos"}
 
 
 @raises(UserAlreadyExists)
@@ -272,7 +268,7 @@ async def set_active(session: AsyncSession, admin: User, scope: AdminScope, user
     if user.active == active:
         raise UserAlreadyActive() if active else UserAlreadyInactive()
     if active:
-        await _ensure_no_active_account(session, user.tckn)
+        await ensure_no_active_account(session, user.tckn)
     await session.execute(update(_user).where(_user.c.id == user_id).values(
         active=active, updated_by_id=admin.id, updated_at=func.now(), version=_user.c.version + 1))
     if not active:
