@@ -64,7 +64,7 @@ async def serve(settings: Settings, *, demo: bool) -> None:
                     "e-İçişleri simulator at %s", identity_url, sms_url, eicisleri_url)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
-                            log_level="info", server_header=False)
+                            log_level="info", server_header=False, **websocket_options(settings))
     logging.getLogger("uvicorn.access").addFilter(PathOnlyAccessLog())
     if settings.graphiql:
         log.warning("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
@@ -73,6 +73,13 @@ async def serve(settings: Settings, *, demo: bool) -> None:
     finally:
         for runner in runners:
             await runner.cleanup()
+
+
+def websocket_options(settings: Settings) -> dict:
+    """uvicorn's WebSocket (ws_view.py): frames bounded as request bodies are; no per-message compression, which
+    would compress every notice once per subscriber; the keep-alive is the protocol's own ping."""
+    return {"ws": "websockets-sansio", "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": False,
+            "ws_ping_interval": None}
 
 
 async def send_outbox(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from acikkapi.app import create_app
+from acikkapi.cli import websocket_options
 from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, to_asyncpg_url
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
@@ -202,7 +203,8 @@ async def world(request, server_url: str, template: str):
         **getattr(request.module, "SETTINGS", {}),  # a module's own limits win
     })
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
-                            proxy_headers=True, forwarded_allow_ips="127.0.0.1", lifespan="on")
+                            proxy_headers=True, forwarded_allow_ips="127.0.0.1", lifespan="on",
+                            **websocket_options(settings))
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
