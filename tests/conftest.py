@@ -9,9 +9,11 @@ import asyncio
 import itertools
 import os
 import re
+import shutil
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -24,7 +26,10 @@ from sqlalchemy.engine import Engine
 
 from acikkapi.app import create_app
 from acikkapi.cli import websocket_options
-from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, to_asyncpg_url
+from acikkapi.db import (
+    make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, stop_embedded_postgres,
+    to_asyncpg_url,
+)
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import Settings
@@ -40,13 +45,18 @@ def libpq_url(base: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
-    """libpq URL of the server's maintenance database."""
+def server_url() -> Iterator[str]:
+    """libpq URL of the server's maintenance database: an embedded one, gone with its files after the run."""
     url = os.environ.get("ACIKKAPI_TEST_DATABASE_URL")
     if url:
-        return url.replace("postgresql+asyncpg://", "postgresql://")
+        yield url.replace("postgresql+asyncpg://", "postgresql://")
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="acikkapi-test-"))
-    return start_embedded_postgres(data_dir)
+    try:
+        yield start_embedded_postgres(data_dir)
+    finally:
+        stop_embedded_postgres()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def database_url(server_url: str, database: str) -> str:
