@@ -27,6 +27,7 @@ from graphql.language import OperationDefinitionNode
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from acikkapi.context import Services
+from acikkapi.models import AuthSession
 from acikkapi.permissions.actor import Actor
 from acikkapi.schema.realtime import NoticeType
 from acikkapi.services import realtime
@@ -214,6 +215,7 @@ class Connection:
         try:
             await self._initialise()
             self.hub.connections.add(self)
+            await self._check_session()  # it may have ended between its lookup and now, unheard
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._keep_alive())
                 tasks.create_task(self._watch_session())
@@ -341,10 +343,14 @@ class Connection:
         while True:
             delay = (idle_deadline(self.settings, auth) - datetime.now(auth.last_seen_at.tzinfo)).total_seconds()
             await asyncio.sleep(max(delay, 0) + 0.5)
-            async with self.hub.services.reads.connect() as connection:
-                auth = await find_session(connection, self.settings, session_id=auth.id, touch=False)
-            if auth is None:
-                raise Closed(FORBIDDEN, "Oturum sona erdi.")
+            auth = await self._check_session()
+
+    async def _check_session(self) -> AuthSession:
+        async with self.hub.services.reads.connect() as connection:
+            auth = await find_session(connection, self.settings, session_id=self.actor.session.id, touch=False)
+        if auth is None:
+            raise Closed(FORBIDDEN, "Oturum sona erdi.")
+        return auth
 
 
 def _not_our_subscription(document: DocumentNode, operation_name: str | None) -> list[GraphQLError]:
