@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import os
 import re
+import shutil
 import socket
 import tempfile
 import uuid
@@ -23,7 +24,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from acikkapi.app import create_app
-from acikkapi.db import make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, to_asyncpg_url
+from acikkapi.db import (
+    make_engine, make_sessionmaker, start_embedded_postgres, statement_listeners, stop_embedded_postgres, to_asyncpg_url,
+)
 from acikkapi.migrate import upgrade
 from acikkapi.services.reference_data import load_reference_data
 from acikkapi.settings import Settings
@@ -39,13 +42,18 @@ def libpq_url(base: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
+def server_url():
     """libpq URL of the server's maintenance database."""
     url = os.environ.get("ACIKKAPI_TEST_DATABASE_URL")
     if url:
-        return url.replace("postgresql+asyncpg://", "postgresql://")
+        yield url.replace("postgresql+asyncpg://", "postgresql://")
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="acikkapi-test-"))
-    return start_embedded_postgres(data_dir)
+    try:
+        yield start_embedded_postgres(data_dir)
+    finally:  # each run's cluster is some 100 MB: left behind, they fill the disk
+        stop_embedded_postgres()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def database_url(server_url: str, database: str) -> str:
