@@ -106,6 +106,10 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
                  asyncio.create_task(hub.deliver_forever(), name="notices")]
         if dispatcher:
             tasks.append(asyncio.create_task(dispatcher.run_forever(), name="outbox"))
+        try:  # serving before the LISTEN is in place would leave the first subscribers deaf to what commits
+            await asyncio.wait_for(listener.listening.wait(), settings.db_pool_timeout_seconds)
+        except TimeoutError:
+            log.warning("not listening to the database's notifications yet; serving anyway")
         try:
             yield
         finally:

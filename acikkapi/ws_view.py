@@ -96,11 +96,12 @@ class Hub:
                 connection.close_soon(FORBIDDEN, "Oturum sona erdi.")
 
     async def caught_up(self) -> None:
-        """After (re)connecting the LISTEN: what committed meanwhile is delivered too."""
-        if self.last_id:
-            async with self.services.reads.connect() as connection:
-                ids = await realtime.ids_after(connection, self.last_id)
-            if ids:
+        """After (re)connecting the LISTEN: what committed meanwhile is delivered too (on the first connection:
+        from now on)."""
+        async with self.services.reads.connect() as connection:
+            if not self.last_id:
+                self.last_id = await realtime.newest_id(connection)
+            elif ids := await realtime.ids_after(connection, self.last_id):
                 self.pending.put_nowait(ids)
 
     async def deliver_forever(self) -> None:

@@ -133,6 +133,13 @@ async def notices(connection: AsyncConnection, ids: list[int]) -> list[Notice]:
 _AFTER = Prepared(select(_e.c.id).where(_e.c.id > bindparam("after", type_=Integer)).order_by(_e.c.id).limit(10_000))
 
 
+_NEWEST = Prepared(select(func.coalesce(func.max(_e.c.id), 0)))
+
+
+async def newest_id(connection: AsyncConnection) -> int:
+    return (await _NEWEST.first(connection))[0]
+
+
 async def ids_after(connection: AsyncConnection, after: int) -> list[int]:
     """The history rows written after `after` (a worker catching up after its LISTEN connection was lost)."""
     return [row[0] for row in await _AFTER.fetch(connection, {"after": after})]

@@ -69,10 +69,15 @@ async def connect(world, token: str | None = None, *, init: bool = True,
 
 
 async def subscribed(world, token: str, query: str = EVENTS, subscription_id: str = "1") -> Client:
+    """A subscriber the server has registered: it answers messages in order, so its pong to a ping sent after
+    the subscription says the subscription is in place (or refused: the error comes first)."""
     client = await connect(world, token)
     assert await client.receive() == {"type": "connection_ack"}
     await client.send({"id": subscription_id, "type": "subscribe", "payload": {"query": query}})
-    await asyncio.sleep(0.05)  # the server registers it before the test acts
+    await client.send({"type": "ping"})
+    client.early = []  # what came before the pong (a refused subscription's error)
+    while (message := await client.receive()) != {"type": "pong"}:
+        client.early.append(message)
     return client
 
 
@@ -224,7 +229,7 @@ class TestTheProtocol:
     async def test_a_document_that_is_no_subscription_of_ours_gets_an_error(self, world, tokens):
         client = await subscribed(world, tokens["aks"], query="{ me { role } }")
         try:
-            message = await client.receive()
+            [message] = client.early
             assert message["type"] == "error" and message["id"] == "1" and message["payload"][0]["message"]
             await client.send({"id": "2", "type": "subscribe", "payload": {"query": "subscription { nope }"}})
             assert (await client.receive())["type"] == "error"

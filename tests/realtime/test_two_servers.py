@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import World
 from tests.documents import ANSWER, ROUTE
 from tests.helpers import AKS_ANKARA, YETKILI_ANKARA, staff_session
-from tests.realtime.test_subscriptions import Client, closing, connect
+from tests.realtime.test_subscriptions import closing, subscribed
 from tests.workflow.support import MILLI_EGITIM, done, register, staff_view
 
 STARTED = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -128,17 +128,6 @@ async def second(world):
     assert not any("Traceback" in line for line in server.stderr), "\n".join(server.stderr)
 
 
-async def listening(server, token: str, subscription_id: str = "1") -> Client:
-    """A subscriber the server has registered: it answers messages in order, so its pong to a ping sent after
-    the subscription says the subscription is in place."""
-    client = await connect(server, token)
-    assert await client.receive() == {"type": "connection_ack"}
-    await client.send({"id": subscription_id, "type": "subscribe", "payload": {"query": EVENTS}})
-    await client.send({"type": "ping"})
-    assert await client.receive() == {"type": "pong"}
-    return client
-
-
 @pytest.fixture(scope="module")
 async def tokens(world) -> dict[str, str]:
     return {"aks": await staff_session(world, AKS_ANKARA["tckn"]),
@@ -146,7 +135,8 @@ async def tokens(world) -> dict[str, str]:
 
 
 async def test_a_registration_sent_to_the_second_server_reaches_the_office_on_both(world, second, tokens):
-    on_first, on_second = await listening(world, tokens["aks"]), await listening(second, tokens["aks"])
+    on_first = await subscribed(world, tokens["aks"], query=EVENTS)
+    on_second = await subscribed(second, tokens["aks"], query=EVENTS)
     try:
         tracking_no = await register(second, tokens["aks"])
         submitted = {"trackingNo": tracking_no, "action": "SUBMITTED", "status": "HAVUZDA"}
@@ -159,14 +149,14 @@ async def test_a_registration_sent_to_the_second_server_reaches_the_office_on_bo
 async def test_a_routing_sent_to_the_first_server_reaches_the_unit_on_the_second_and_its_answer_comes_back(
         world, second, tokens):
     tracking_no = await register(world, tokens["aks"])
-    yetkili = await listening(second, tokens["yetkili"])
+    yetkili = await subscribed(second, tokens["yetkili"], query=EVENTS)
     try:
         await done(world, tokens["aks"], ROUTE, trackingNo=tracking_no, unitNos=[MILLI_EGITIM])
         assert await yetkili.next(timeout=10) == \
             {"trackingNo": tracking_no, "action": "ROUTED", "status": "YONLENDIRILDI"}
     finally:
         await closing(yetkili)
-    aks = await listening(world, tokens["aks"])
+    aks = await subscribed(world, tokens["aks"], query=EVENTS)
     try:
         routing = (await staff_view(second, tokens["aks"], tracking_no))["routings"][0]["id"]
         await done(second, tokens["yetkili"], ANSWER, routingId=routing, answer="İl müdürlüğünün cevabı.")
