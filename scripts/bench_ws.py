@@ -5,6 +5,7 @@ an application, the time until every subscriber has its event, and the server's 
     .venv/bin/python scripts/bench_ws.py --subscribers 200 --bursts 3 --servers 1
     .venv/bin/python scripts/bench_ws.py --profile py-spy       # and where the server's time goes in a burst
     .venv/bin/python scripts/bench_ws.py --profile cprofile     # the same, deterministic (slower while on)
+    .venv/bin/python scripts/bench_ws.py --servers 1,1f         # and with the subscribers' objects frozen
 
 It benchmarks the `acikkapi` of the Python it runs with, on a throwaway database in a temporary directory, and
 prints Markdown: each burst's latencies and CPU, then the issue's targets, checked.
@@ -15,7 +16,8 @@ What it does:
    written straight into auth_session, as a sign-in writes them (tests/test_unit_search.py's sso_session).
 2. Processes: the identity and SMS simulators (scripts/bench.py --simulators) and the server, through
    scripts/bench_ws_server.py: `acikkapi serve --no-migrate` unchanged, with a gc.callbacks hook that logs every
-   full (generation 2) collection with its time, and optionally cProfile on signals. The server runs with
+   full (generation 2) collection with its time, and answers signals (cProfile, a census of the objects the
+   collector tracks, gc.freeze()). The server runs with
    ACIKKAPI_OUTBOX_IN_SERVER=false and no dispatcher beside it (the registrations' SMS stay queued). The
    server and PostgreSQL share the first CPU; this process (the subscribers, the mutations) has the other.
    With --servers 2, a second server on the same database (on the first CPU too, unless --spread), the
@@ -25,7 +27,9 @@ What it does:
    on), each speaking graphql-transport-ws as the `graphql-ws` npm client does: connection_init with its own
    session token, connection_ack, then one `subscribe` of EVENTS; pings (the protocol's and WebSocket's) are
    answered. The server's RSS is read before the connections and after them (once settled): memory per idle
-   subscription.
+   subscription. Before the connections and after the timed bursts (its collection would change when the next
+   full one comes), a census: a full collection, forced and timed (the pause a full collection costs with
+   these subscribers), and the objects the collector tracks, by type (per subscription).
 4. Bursts: one untimed burst first (every subscriber must hear it: all are subscribed), then --bursts timed
    ones, one after the other has reached everybody: the AKS registers an application over HTTP
    (registerApplication, as tests/workflow/support.py's `register`: the product's mutation, its commit, its
@@ -35,8 +39,11 @@ What it does:
    subscriber's frame, divided by N; the registration's own CPU, measured before anyone subscribed, is shown
    apart (it is part of the figure). Every frame must carry the registered tracking number and be the same
    bytes. Full collections whose start falls in the burst are counted.
-5. Profile (--profile): one more burst, untimed, under py-spy (sampling, not stopping the server) or under
-   cProfile (through the wrapper's signals), and the functions where the server spent its time.
+5. Profile (--profile): more bursts (--profile-bursts), untimed, under py-spy (sampling, not stopping the
+   server) or under cProfile (through the wrapper's signals), and the functions where the server spent its time.
+6. The experiment (a configuration ending in f, e.g. `--servers 1f`): the wrapper calls gc.freeze() in the
+   servers once the subscribers are connected, as the product could once a wave of connections has settled,
+   so that no collection walks their objects again.
 
 The numbers move with the machine's other load: compare within one run.
 """
@@ -108,6 +115,17 @@ class Server:
     endpoint: Endpoint
     gc_log: Path
     profile: Path
+    census_path: Path
+
+    async def census(self) -> dict:
+        """A full collection, timed, and the objects the collector then tracks, by type (the wrapper's SIGRTMIN)."""
+        self.census_path.unlink(missing_ok=True)
+        os.kill(self.pid, signal.SIGRTMIN)
+        for _ in range(600):
+            await asyncio.sleep(0.05)
+            if self.census_path.exists():
+                return json.loads(self.census_path.read_text())
+        raise SystemExit(f"{self.endpoint.name} took no census")
 
     @property
     def pid(self) -> int:
@@ -366,6 +384,7 @@ class Result:
 @dataclass
 class Run:
     servers: int
+    frozen: bool  # the experiment: gc.freeze() in the servers once the subscribers were connected
     subscribers: int
     placement: str
     rss_ready_mb: list[float]
@@ -375,8 +394,27 @@ class Run:
     registration_cpu_ms: float
     first: Result
     bursts: list[Result]
-    collections_connecting: int
+    collections_connecting: list[tuple[float, float, int]]  # full collections while the subscribers connected
+    census_before: list[dict]  # each server's, before the subscribers connected
+    census_after: list[dict]  # and after the timed bursts
     profile: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.servers}, gc.freeze() once subscribed" if self.frozen else str(self.servers)
+
+    @property
+    def objects_per_subscription(self) -> float:
+        return (sum(c["tracked"] + c["frozen"] for c in self.census_after)
+                - sum(c["tracked"] + c["frozen"] for c in self.census_before)) / self.subscribers
+
+    def types_per_subscription(self, top: int = 15) -> list[tuple[str, float]]:
+        counts = collections.Counter()
+        for census in self.census_after:
+            counts.update(census["types"])
+        for census in self.census_before:
+            counts.subtract(census["types"])
+        return [(name, n / self.subscribers) for name, n in counts.most_common(top)]
 
     @property
     def kb_per_subscription(self) -> float:
@@ -424,12 +462,22 @@ def describe(result: Result, subscribers: int) -> str:
 
 async def profiled_burst(args, fleet: Fleet, http: httpx.AsyncClient, servers: list[Server], token: str,
                          registration: Registration, work: Path) -> str:
-    """One more burst under a profiler; the functions the first server spent its time in."""
+    """More bursts (--profile-bursts), to the first server, under a profiler; the functions that server spent
+    its time in."""
     server = servers[0]
+
+    async def bursts() -> str:
+        p99s = []
+        for number in range(args.profile_bursts):
+            if number:
+                await asyncio.sleep(args.pause)
+            p99s.append((await burst(fleet, http, servers, 0, token, registration, 0, args.timeout)).p99)
+        return f"{args.profile_bursts} bursts (p99 {', '.join(f'{p:.0f}' for p in p99s)} ms under it)"
+
     if args.profile == "cprofile":
         os.kill(server.pid, signal.SIGUSR1)
         await asyncio.sleep(0.2)
-        result = await burst(fleet, http, servers, 0, token, registration, 0, args.timeout)
+        measured = await bursts()
         os.kill(server.pid, signal.SIGUSR2)
         for _ in range(100):
             await asyncio.sleep(0.1)
@@ -440,19 +488,20 @@ async def profiled_burst(args, fleet: Fleet, http: httpx.AsyncClient, servers: l
             stats = pstats.Stats(str(server.profile), stream=stream)
             stats.sort_stats("tottime").print_stats(35)
             stats.sort_stats("cumulative").print_stats(45)
-        return f"cProfile, burst with p99 {result.p99:.0f} ms under it ({out}):\n" + out.read_text()
+        return f"cProfile, {measured} ({out}):\n" + out.read_text()
     raw = work / "py-spy.txt"
     spy = subprocess.Popen([py_spy(), "record", "--pid", str(server.pid), "--rate", "1000", "--nonblocking",
                             "--format", "raw", "--output", str(raw), "--duration", "600"],
                            stdout=subprocess.DEVNULL, stderr=(work / "py-spy.log").open("wb"))
     await asyncio.sleep(2)  # attached
-    result = await burst(fleet, http, servers, 0, token, registration, 0, args.timeout)
+    measured = await bursts()
     spy.send_signal(signal.SIGINT)
     spy.wait(60)
     if not raw.exists():
         return "py-spy wrote nothing: " + (work / "py-spy.log").read_text(errors="replace")[-2000:]
-    return (f"py-spy (1,000 samples a second, the burst with p99 {result.p99:.0f} ms and 2 s before it) "
-            f"({raw}):\n" + collapsed_summary(raw))
+    return (f"py-spy (1,000 samples a second; {measured}, with the pauses between them and 2 s before) "
+            f"({raw}; the event loop's own C code, uvloop's socket writes included, counts as Runner.run):\n"
+            + collapsed_summary(raw))
 
 
 def collapsed_summary(path: Path, top: int = 40) -> str:
@@ -476,18 +525,19 @@ def collapsed_summary(path: Path, top: int = 40) -> str:
     return "\n".join(lines)
 
 
-async def run_configuration(args, count: int, processes: Processes, env: dict, work: Path, tokens: list[str],
+async def run_configuration(args, count: int, freeze: bool, processes: Processes, env: dict, work: Path, tokens: list[str],
                             mutation_token: str, server_cpus: set[int], load_cpus: set[int]) -> Run:
     servers = []
     for i in range(count):
         port = free_port()
         name = f"server{count}-{i + 1}"
         cpus = load_cpus if args.spread and i == 1 else server_cpus
-        gc_log, profile = work / f"{name}.gc", work / f"{name}.prof"
+        gc_log, profile, census = work / f"{name}.gc", work / f"{name}.prof", work / f"{name}.census.json"
         endpoint = Endpoint(name, f"http://127.0.0.1:{port}", *processes.start(
-            name, [sys.executable, str(ROOT / "scripts" / "bench_ws_server.py"), str(gc_log), str(profile)],
+            name, [sys.executable, str(ROOT / "scripts" / "bench_ws_server.py"), str(gc_log), str(profile),
+                   str(census)],
             {**env, "ACIKKAPI_PORT": str(port), "ACIKKAPI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}, cpus))
-        servers.append(Server(endpoint, gc_log, profile))
+        servers.append(Server(endpoint, gc_log, profile, census))
     for server in servers:
         await wait_ready(server.endpoint, "/health")
     placement = ("on CPU " + ",".join(map(str, sorted(server_cpus))) if not (args.spread and count > 1) else
@@ -509,13 +559,18 @@ async def run_configuration(args, count: int, processes: Processes, env: dict, w
             registration_cpu_ms = statistics.median(spent)
             await asyncio.sleep(1)
             rss_before = [status_mb(s.pid, "VmRSS") for s in servers]
+            census_before = [await s.census() for s in servers]
             mark = time.monotonic()
             log(f"{count} server(s): opening {len(tokens):,} subscriptions")
             await fleet.open(servers, tokens)
             connect_s = time.monotonic() - mark
             await asyncio.sleep(2)
             rss_after = [status_mb(s.pid, "VmRSS") for s in servers]
-            collections_connecting = sum(len(full_collections(s.gc_log, mark, time.monotonic())) for s in servers)
+            if freeze:
+                for server in servers:
+                    os.kill(server.pid, signal.SIGRTMIN + 1)
+                await asyncio.sleep(0.5)
+            collections_connecting = [c for s in servers for c in full_collections(s.gc_log, mark, time.monotonic())]
             log(f"  {len(tokens):,} subscribed in {connect_s:.1f} s; RSS {sum(rss_before):.0f} → {sum(rss_after):.0f} MB")
             if fleet.failures:
                 raise SystemExit(f"subscribers failed: {fleet.failures[:5]}")
@@ -530,6 +585,10 @@ async def run_configuration(args, count: int, processes: Processes, env: dict, w
                                      args.timeout)
                 log("  " + describe(result, len(tokens)))
                 results.append(result)
+            # After the timed bursts: its collection would change when the next one comes.
+            census_after = [await s.census() for s in servers]
+            log(f"  a full collection: {max(c['collect_s'] for c in census_before) * 1000:.0f} ms before subscribing, "
+                f"{max(c['collect_s'] for c in census_after) * 1000:.0f} ms subscribed")
             profile = ""
             if args.profile:
                 await asyncio.sleep(args.pause)
@@ -541,8 +600,8 @@ async def run_configuration(args, count: int, processes: Processes, env: dict, w
         await asyncio.sleep(0.5)
         for server in servers:
             processes.stop(server.endpoint.process)
-    return Run(count, len(tokens), placement, rss_ready, rss_before, rss_after, connect_s, registration_cpu_ms, first,
-               results, collections_connecting, profile)
+    return Run(count, freeze, len(tokens), placement, rss_ready, rss_before, rss_after, connect_s, registration_cpu_ms, first,
+               results, collections_connecting, census_before, census_after, profile)
 
 
 # --- the report ----------------------------------------------------------------------------------------------
@@ -562,31 +621,40 @@ def report(runs: list[Run], args, machine: str, pinned: str) -> str:
         for result in [run.first, *run.bursts]:
             label = "untimed first" if result is run.first else f"{result.number} (to server {result.server})"
             lines.append(
-                f"| {run.servers} | {label} | {result.answered_ms:.0f} ms | {result.p50:.0f} ms | {result.p99:.0f} ms "
+                f"| {run.name} | {label} | {result.answered_ms:.0f} ms | {result.p50:.0f} ms | {result.p99:.0f} ms "
                 f"| {result.max:.0f} ms | {result.cpu_us(run.subscribers):.1f} µs ({result.cpu_s * 1000:.0f} ms) "
                 f"| {result.loader_cpu_s * 1000:.0f} ms | {len(result.collections)} | {result.missing} |")
     lines += ["", "| servers | subscribers connected in | RSS once started | RSS before subscribing | RSS subscribed "
-              "| memory per idle subscription | registration's own CPU (nobody listening) | full GCs while "
-              "connecting |", "|---|---|---|---|---|---|---|---|"]
+              "| memory per idle subscription | GC-tracked objects per subscription | a full collection, forced: "
+              "before subscribing → subscribed | registration's own CPU (nobody listening) | full GCs while "
+              "connecting (the longest) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         def mb(values: list[float]) -> str:
             return " + ".join(f"{v:.0f}" for v in values) + " MB"
-        lines.append(f"| {run.servers} ({run.placement}) | {run.connect_s:.1f} s | {mb(run.rss_ready_mb)} "
+        lines.append(f"| {run.name} ({run.placement}) | {run.connect_s:.1f} s | {mb(run.rss_ready_mb)} "
                      f"| {mb(run.rss_before_mb)} | {mb(run.rss_after_mb)} | {run.kb_per_subscription:.1f} KB "
+                     f"| {run.objects_per_subscription:.0f} "
+                     f"| {max(c['collect_s'] for c in run.census_before) * 1000:.0f} ms → "
+                     f"{max(c['collect_s'] for c in run.census_after) * 1000:.0f} ms "
                      f"| {run.registration_cpu_ms:.1f} ms ({1000 * run.registration_cpu_ms / run.subscribers:.1f} µs "
-                     f"a delivery) | {run.collections_connecting} |")
+                     f"a delivery) | {len(run.collections_connecting)}"
+                     + (f" ({1000 * max(c[1] for c in run.collections_connecting):.0f} ms)"
+                        if run.collections_connecting else "") + " |")
     lines += ["", "| target | servers | measured (median of the bursts; worst) | verdict |", "|---|---|---|---|"]
     for run in runs:
         bursts, n = run.bursts, run.subscribers
         p99s, cpus = [r.p99 for r in bursts], [r.cpu_us(n) for r in bursts]
         gcs = [len(r.collections) for r in bursts]
-        lines.append(f"| p99 ≤ {P99_GOAL_MS} ms | {run.servers} | {statistics.median(p99s):.0f} ms; {max(p99s):.0f} ms "
+        lines.append(f"| p99 ≤ {P99_GOAL_MS} ms | {run.name} | {statistics.median(p99s):.0f} ms; {max(p99s):.0f} ms "
                      f"| {verdict([p <= P99_GOAL_MS and not r.missing for p, r in zip(p99s, bursts)])} |")
-        lines.append(f"| ≤ {CPU_GOAL_US} µs of server CPU a delivery | {run.servers} | {statistics.median(cpus):.1f} µs; "
+        lines.append(f"| ≤ {CPU_GOAL_US} µs of server CPU a delivery | {run.name} | {statistics.median(cpus):.1f} µs; "
                      f"{max(cpus):.1f} µs | {verdict([c <= CPU_GOAL_US for c in cpus])} |")
-        lines.append(f"| no full garbage collection during the burst | {run.servers} | {sum(gcs)} in "
+        lines.append(f"| no full garbage collection during the burst | {run.name} | {sum(gcs)} in "
                      f"{len(bursts)} bursts | {verdict([g == 0 for g in gcs])} |")
-        lines.append(f"| memory per idle subscription (reported) | {run.servers} | {run.kb_per_subscription:.1f} KB | – |")
+        lines.append(f"| memory per idle subscription (reported) | {run.name} | {run.kb_per_subscription:.1f} KB | – |")
+    for run in [run for run in runs if not run.frozen]:  # frozen objects are not counted by type
+        lines += ["", f"GC-tracked objects per subscription by type ({run.servers} server(s)): " + ", ".join(
+            f"{name} {n:.1f}" for name, n in run.types_per_subscription())]
     lines += ["", f"Machine: {machine}. {pinned} {args.subscribers:,} subscribers (the demo AKS of Ankara, one "
               f"session each, one `applicationEvents` subscription each), {args.bursts} timed bursts each after an "
               f"untimed one; a burst is one registerApplication by the AKS over HTTP, its latencies counted from "
@@ -646,14 +714,14 @@ async def benchmark(args) -> None:
             await db.close()
         mutation_token, tokens = tokens[0], tokens[1:]
         runs = []
-        for count in args.servers:
-            runs.append(await run_configuration(args, count, processes, env, work, tokens, mutation_token,
+        for count, freeze in args.servers:
+            runs.append(await run_configuration(args, count, freeze, processes, env, work, tokens, mutation_token,
                                                 server_cpus, load_cpus))
         print()
         print(report(runs, args, machine, pinned))
         for run in runs:
             if run.profile:
-                print(f"\nWhere the server's time goes ({run.servers} server(s), the first one): {run.profile}")
+                print(f"\nWhere the server's time goes ({run.name} server(s), the first one): {run.profile}")
     finally:
         processes.stop_all()
         if args.keep:
@@ -667,15 +735,18 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=5000, help="WebSocket subscribers (5,000)")
     parser.add_argument("--bursts", type=int, default=5, help="timed bursts per configuration (5)")
-    parser.add_argument("--servers", default="1,2", help="configurations: server processes, comma-separated (1,2)")
+    parser.add_argument("--servers", default="1,2",
+                        help="configurations: server processes, comma-separated (1,2); a number ending in f: "
+                             "the experiment, gc.freeze() in the servers once the subscribers are connected")
     parser.add_argument("--spread", action="store_true",
                         help="with two servers, the second on the other CPU (beside this process)")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between bursts (1)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds a burst may take (60)")
     parser.add_argument("--profile", choices=("py-spy", "cprofile"), help="one more burst under a profiler")
+    parser.add_argument("--profile-bursts", type=int, default=3, help="bursts under the profiler (3)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
     args = parser.parse_args()
-    args.servers = [int(n) for n in args.servers.split(",") if n.strip()]
+    args.servers = [(int(n.strip().rstrip("f")), n.strip().endswith("f")) for n in args.servers.split(",") if n.strip()]
     if args.profile == "py-spy" and not py_spy():
         parser.error("py-spy is not installed: .venv/bin/pip install py-spy")
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
