@@ -29,7 +29,8 @@ What it does:
    answered. The server's RSS is read before the connections and after them (once settled): memory per idle
    subscription. Before the connections and after the timed bursts (its collection would change when the next
    full one comes), a census: a full collection, forced and timed (the pause a full collection costs with
-   these subscribers), and the objects the collector tracks, by type (per subscription).
+   these subscribers), and the objects the collector tracks, by type (per subscription); and once the
+   subscribers have closed: what a full collection frees then (cycles, per subscription) and what is left.
 4. Bursts: one untimed burst first (every subscriber must hear it: all are subscribed), then --bursts timed
    ones, one after the other has reached everybody: the AKS registers an application over HTTP
    (registerApplication, as tests/workflow/support.py's `register`: the product's mutation, its commit, its
@@ -397,7 +398,19 @@ class Run:
     collections_connecting: list[tuple[float, float, int]]  # full collections while the subscribers connected
     census_before: list[dict]  # each server's, before the subscribers connected
     census_after: list[dict]  # and after the timed bursts
+    census_closed: list[dict]  # and once the subscribers had gone
     profile: str = ""
+
+    @property
+    def left_behind(self) -> float:
+        """Objects per subscription still tracked (or frozen) once the subscribers had gone, after a collection."""
+        return (sum(c["tracked"] + c["frozen"] for c in self.census_closed)
+                - sum(c["tracked"] + c["frozen"] for c in self.census_before)) / self.subscribers
+
+    @property
+    def cyclic_garbage(self) -> float:
+        """Objects per subscription that only the collection after they had gone could free (cycles)."""
+        return sum(c["collected"] for c in self.census_closed) / self.subscribers
 
     @property
     def name(self) -> str:
@@ -595,13 +608,16 @@ async def run_configuration(args, count: int, freeze: bool, processes: Processes
                 profile = await profiled_burst(args, fleet, http, servers, mutation_token, registration, work)
             if fleet.failures or fleet.unexpected or fleet.stray:
                 log(f"  failures {fleet.failures[:5]}, unexpected frames {fleet.unexpected[:3]}, stray {fleet.stray}")
+            fleet.close()  # what the subscribers leave behind: nothing, or cycles only a collection frees
+            await asyncio.sleep(3)
+            census_closed = [await s.census() for s in servers]
     finally:
         fleet.close()
         await asyncio.sleep(0.5)
         for server in servers:
             processes.stop(server.endpoint.process)
     return Run(count, freeze, len(tokens), placement, rss_ready, rss_before, rss_after, connect_s, registration_cpu_ms, first,
-               results, collections_connecting, census_before, census_after, profile)
+               results, collections_connecting, census_before, census_after, census_closed, profile)
 
 
 # --- the report ----------------------------------------------------------------------------------------------
@@ -627,7 +643,8 @@ def report(runs: list[Run], args, machine: str, pinned: str) -> str:
     lines += ["", "| servers | subscribers connected in | RSS once started | RSS before subscribing | RSS subscribed "
               "| memory per idle subscription | GC-tracked objects per subscription | a full collection, forced: "
               "before subscribing → subscribed | registration's own CPU (nobody listening) | full GCs while "
-              "connecting (the longest) |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "connecting (the longest) | once they had gone: cyclic garbage, objects left "
+              "(per subscription) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         def mb(values: list[float]) -> str:
             return " + ".join(f"{v:.0f}" for v in values) + " MB"
@@ -639,7 +656,8 @@ def report(runs: list[Run], args, machine: str, pinned: str) -> str:
                      f"| {run.registration_cpu_ms:.1f} ms ({1000 * run.registration_cpu_ms / run.subscribers:.1f} µs "
                      f"a delivery) | {len(run.collections_connecting)}"
                      + (f" ({1000 * max(c[1] for c in run.collections_connecting):.0f} ms)"
-                        if run.collections_connecting else "") + " |")
+                        if run.collections_connecting else "")
+                     + f" | {run.cyclic_garbage:.1f}, {run.left_behind:.1f} |")
     lines += ["", "| target | servers | measured (median of the bursts; worst) | verdict |", "|---|---|---|---|"]
     for run in runs:
         bursts, n = run.bursts, run.subscribers
