@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None, *, identity: IdentityService | 
         tasks = [asyncio.create_task(retention.run_forever(sessionmaker, services.storage, settings),
                                      name="retention"),
                  asyncio.create_task(listener.run_forever(), name="listen"),
-                 asyncio.create_task(hub.deliver_forever(), name="notices")]
+                 asyncio.create_task(hub.deliver_forever(), name="notices"),
+                 asyncio.create_task(hub.upkeep_forever(), name="connections")]
         if dispatcher:
             tasks.append(asyncio.create_task(dispatcher.run_forever(), name="outbox"))
         try:  # serving before the LISTEN is in place would leave the first subscribers deaf to what commits

@@ -9,15 +9,20 @@ writer of its own: a client that does not keep up is closed, and never slows the
 
 A connection lives as long as its session: signing out, the user's deactivation (NOTIFYed by the database) and
 the idle timeout close it with 4403. Keep-alive: the server pings every `ws_ping_seconds`; a client that has not
-answered one by the next is closed.
+answered one by the next is closed. One upkeep task does both for every connection, so that a connection is only
+two tasks (its reader and its writer) and few objects; those objects are frozen out of the collector's full
+collections once enough connections have joined (`Hub.upkeep_forever`).
 """
 
 import asyncio
+import gc
 import json
 import logging
+import math
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from graphql import (
@@ -42,6 +47,7 @@ BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INIT_TIMEOUT, DUPLICATE, TOO_MANY_INITS = 
 SUBPROTOCOL_NOT_ACCEPTABLE, GOING_AWAY, TOO_BIG, TRY_AGAIN_LATER = 4406, 1001, 1009, 1013
 DOCUMENTS_KEPT = 256
 DELIVERED_KEPT = 10_000
+FREEZE_AFTER_JOINED = 100
 
 
 class Closed(Exception):
@@ -78,6 +84,9 @@ class Hub:
         self.connections: set["Connection"] = set()
         self.documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = OrderedDict()
         self.pending: asyncio.Queue[list[int]] = asyncio.Queue()
+        self.joined = 0  # connections set up since the last freeze
+        self.wake = asyncio.Event()  # a deadline sooner than the upkeep's next round
+        self.next_upkeep = math.inf
         self.last_id = 0  # the newest history row heard of: to catch up after the LISTEN connection was lost
         # Rows already delivered (a catch-up may name them again). Not a high-water mark: a transaction that
         # wrote a lower id may commit after one that wrote a higher.
@@ -91,9 +100,49 @@ class Hub:
     def session_ended(self, payload: str) -> None:
         kind, _, number = payload.partition(":")
         for connection in list(self.connections):
-            if (kind == "s" and str(connection.actor.session.id) == number) or \
-                    (kind == "u" and str(connection.actor.user.id) == number):
+            if (kind == "s" and connection.session_id == number) or (kind == "u" and connection.user_id == number):
                 connection.close_soon(FORBIDDEN, "Oturum sona erdi.")
+
+    def join(self, connection: "Connection") -> None:
+        self.connections.add(connection)
+        self.joined += 1
+
+    def leave(self, connection: "Connection") -> None:
+        for subscription_id in list(connection.subscriptions):
+            self.unsubscribe(connection, subscription_id)
+        self.connections.discard(connection)
+
+    async def upkeep_forever(self) -> None:
+        """For every connection at once, rather than a task of each: the keep-alive pings, the sessions' idle
+        deadlines, and freezing what the connections hold (below)."""
+        settings = self.services.settings
+        next_ping = asyncio.get_running_loop().time() + settings.ws_ping_seconds
+        while True:
+            now = asyncio.get_running_loop().time()
+            if now >= next_ping:
+                next_ping = now + settings.ws_ping_seconds
+                for connection in list(self.connections):
+                    connection.ping()
+            for connection in [c for c in self.connections if c.deadline <= now]:
+                await connection.recheck_session()
+            if self.joined >= FREEZE_AFTER_JOINED:
+                # Connections live long and hold many small objects the collector would walk at each full
+                # collection (some 600 ms with 5,000 of them, stopping every delivery): they are frozen, as the
+                # start-up's objects are. Refcounting still frees a connection's objects when it ends (its
+                # teardown leaves no cycle).
+                gc.freeze()
+                self.joined = 0
+            self.next_upkeep = min([next_ping, *(c.deadline for c in self.connections)])
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(),
+                                       max(self.next_upkeep - asyncio.get_running_loop().time(), 0.05))
+            except TimeoutError:
+                pass
+
+    def deadline_set(self, deadline: float) -> None:
+        if deadline < self.next_upkeep:
+            self.wake.set()
 
     async def caught_up(self) -> None:
         """After (re)connecting the LISTEN: what committed meanwhile is delivered too (on the first connection:
@@ -178,18 +227,21 @@ class Hub:
 
 
 class Connection:
-    """One client: its session, its subscriptions, and the frames waiting for it."""
+    """One client: its session, its subscriptions, and the frames waiting for it. Two tasks: the one serving it
+    (reading its messages) and its writer."""
 
     def __init__(self, hub: Hub, websocket: WebSocket) -> None:
         self.hub = hub
         self.websocket = websocket
         self.settings = hub.services.settings
-        self.actor: Actor | None = None
+        self.session_id = self.user_id = ""  # as the database's notifications name them
         self.listener: Listener | None = None
+        self.deadline = math.inf  # the loop's time when the session's idle limit may have passed
         self.subscriptions: dict[str, tuple] = {}
         self.frames: asyncio.Queue[str | Closed] = asyncio.Queue(self.settings.ws_queue_frames)
         self.ponged = True
         self.done = asyncio.Event()
+        self.reading: asyncio.Task | None = None
 
     def push(self, frame: str) -> None:
         try:
@@ -199,6 +251,7 @@ class Connection:
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after nothing more: the writer stops at this, whatever is still queued."""
+        self.deadline = math.inf
         while True:
             try:
                 self.frames.put_nowait(Closed(code, reason))
@@ -206,34 +259,35 @@ class Connection:
             except asyncio.QueueFull:
                 self.frames.get_nowait()  # a frame the client will never get: it is being closed
 
+    def ping(self) -> None:
+        if not self.ponged:
+            self.close_soon(GOING_AWAY, "İstemci yanıt vermiyor.")
+        else:
+            self.ponged = False
+            self.push('{"type":"ping"}')
+
     async def serve(self) -> None:
         websocket = self.websocket
         if PROTOCOL not in websocket.scope.get("subprotocols", []):
             await websocket.close(SUBPROTOCOL_NOT_ACCEPTABLE, "Desteklenmeyen alt protokol.")
             return
         await websocket.accept(subprotocol=PROTOCOL)
+        self.reading = asyncio.current_task()
         writer = asyncio.create_task(self._write(), name="ws writer")
         try:
             await self._initialise()
-            self.hub.connections.add(self)
-            await self._check_session()  # it may have ended between its lookup and now, unheard
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._keep_alive())
-                tasks.create_task(self._watch_session())
-                tasks.create_task(self._read())
-                await writer  # ends at a close: the other tasks go with it
-                raise Closed(0, "")
-        except* Closed as group:
-            close = group.exceptions[0]
-            if close.code:
-                await self._close(close.code, close.reason)
-        except* WebSocketDisconnect:
+            self.hub.join(self)
+            await self.recheck_session()  # it may have ended between its lookup and now, unheard
+            await self._read()
+        except Closed as close:
+            self.close_soon(close.code, close.reason)
+            await asyncio.wait([writer], timeout=self.settings.ws_init_timeout_seconds)
+        except (WebSocketDisconnect, asyncio.CancelledError):  # gone, or closed by the writer (below)
             pass
         finally:
             writer.cancel()
-            for subscription_id in list(self.subscriptions):
-                self.hub.unsubscribe(self, subscription_id)
-            self.hub.connections.discard(self)
+            self.hub.leave(self)
+            self.reading = None
             self.done.set()
 
     async def _close(self, code: int, reason: str) -> None:
@@ -248,6 +302,8 @@ class Connection:
             frame = await self.frames.get()
             if isinstance(frame, Closed):
                 await self._close(frame.code, frame.reason)
+                if self.reading is not None and self.reading is not asyncio.current_task():
+                    self.reading.cancel()  # no need to wait for the client's own close
                 return
             await self.websocket.send_text(frame)
 
@@ -283,12 +339,29 @@ class Connection:
             raise Closed(FORBIDDEN, "Oturum bilgisi geçersiz.")
         async with self.hub.services.reads.connect() as connection:
             auth = await find_session(connection, self.settings, token=token, touch=False)
-        actor = Actor.of(auth) if auth else None
-        listener = Listener.of(actor) if actor else None
+        listener = Listener.of(Actor.of(auth)) if auth else None
         if listener is None:
             raise Closed(FORBIDDEN, "Oturumunuz bulunamadı, süresi doldu veya bu role bildirim verilmiyor.")
-        self.actor, self.listener = actor, listener
+        # Only what the connection needs from here on, not the session's objects.
+        self.session_id, self.user_id, self.listener = str(auth.id), str(auth.user_id), listener
+        self._set_deadline(auth)
         self.push('{"type":"connection_ack"}')
+
+    def _set_deadline(self, auth: AuthSession) -> None:
+        left = (idle_deadline(self.settings, auth) - datetime.now(UTC)).total_seconds()
+        self.deadline = asyncio.get_running_loop().time() + max(left, 0) + 0.5
+        self.hub.deadline_set(self.deadline)
+
+    async def recheck_session(self) -> None:
+        """Closes the connection if its session has ended; else its next deadline (an HTTP request moves it)."""
+        self.deadline = math.inf  # checked once at a time
+        async with self.hub.services.reads.connect() as connection:
+            auth = await find_session(connection, self.settings, session_id=uuid.UUID(self.session_id),
+                                      touch=False)
+        if auth is None:
+            self.close_soon(FORBIDDEN, "Oturum sona erdi.")
+        else:
+            self._set_deadline(auth)
 
     async def _read(self) -> None:
         while True:
@@ -329,29 +402,6 @@ class Connection:
                                     "payload": [error.formatted for error in problem]}).decode())
             return
         self.hub.subscribe(self, subscription_id, document, operation_name, variables, payload["query"])
-
-    async def _keep_alive(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ws_ping_seconds)
-            if not self.ponged:
-                raise Closed(GOING_AWAY, "İstemci yanıt vermiyor.")
-            self.ponged = False
-            self.push('{"type":"ping"}')
-
-    async def _watch_session(self) -> None:
-        """The session's idle timeout ends the connection too; an HTTP request in between moves it."""
-        auth = self.actor.session
-        while True:
-            delay = (idle_deadline(self.settings, auth) - datetime.now(auth.last_seen_at.tzinfo)).total_seconds()
-            await asyncio.sleep(max(delay, 0) + 0.5)
-            auth = await self._check_session()
-
-    async def _check_session(self) -> AuthSession:
-        async with self.hub.services.reads.connect() as connection:
-            auth = await find_session(connection, self.settings, session_id=self.actor.session.id, touch=False)
-        if auth is None:
-            raise Closed(FORBIDDEN, "Oturum sona erdi.")
-        return auth
 
 
 def _not_our_subscription(document: DocumentNode, operation_name: str | None) -> list[GraphQLError]:
