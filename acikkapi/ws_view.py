@@ -11,7 +11,7 @@ A connection lives as long as its session: signing out, the user's deactivation 
 the idle timeout close it with 4403. Keep-alive: the server pings every `ws_ping_seconds`; a client that has not
 answered one by the next is closed. One upkeep task does both for every connection, so that a connection is only
 two tasks (its reader and its writer) and few objects; those objects are frozen out of the collector's full
-collections once enough connections have joined (`Hub.upkeep_forever`).
+collections every `FREEZE_AFTER_JOINED` connections (`Hub.join`).
 """
 
 import asyncio
@@ -106,6 +106,14 @@ class Hub:
     def join(self, connection: "Connection") -> None:
         self.connections.add(connection)
         self.joined += 1
+        if self.joined >= FREEZE_AFTER_JOINED:
+            # Connections live long and hold many small objects the collector would walk at each full collection
+            # (some 400 ms with 5,000 of them, stopping every delivery): they are frozen, as the start-up's
+            # objects are, after the young generations' garbage is gone. Refcounting still frees a connection's
+            # objects when it ends (its teardown leaves no cycle).
+            gc.collect(1)
+            gc.freeze()
+            self.joined = 0
 
     def leave(self, connection: "Connection") -> None:
         for subscription_id in list(connection.subscriptions):
@@ -113,8 +121,8 @@ class Hub:
         self.connections.discard(connection)
 
     async def upkeep_forever(self) -> None:
-        """For every connection at once, rather than a task of each: the keep-alive pings, the sessions' idle
-        deadlines, and freezing what the connections hold (below)."""
+        """For every connection at once, rather than a task of each: the keep-alive pings and the sessions' idle
+        deadlines."""
         settings = self.services.settings
         next_ping = asyncio.get_running_loop().time() + settings.ws_ping_seconds
         while True:
@@ -125,13 +133,6 @@ class Hub:
                     connection.ping()
             for connection in [c for c in self.connections if c.deadline <= now]:
                 await connection.recheck_session()
-            if self.joined >= FREEZE_AFTER_JOINED:
-                # Connections live long and hold many small objects the collector would walk at each full
-                # collection (some 600 ms with 5,000 of them, stopping every delivery): they are frozen, as the
-                # start-up's objects are. Refcounting still frees a connection's objects when it ends (its
-                # teardown leaves no cycle).
-                gc.freeze()
-                self.joined = 0
             self.next_upkeep = min([next_ping, *(c.deadline for c in self.connections)])
             self.wake.clear()
             try:
