@@ -1579,6 +1579,12 @@ async def time_all(args, keys: list[str], product: Endpoint, raw: Endpoint, db: 
 
 # --- the search's filters and the export ------------------------------------------------------------------
 
+def nearest_rank(values: list[float], q: float) -> float:
+    """The q-th percentile by nearest rank (p99 of fewer than 100 values is their maximum); NaN of none."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))] if ordered else float("nan")
+
+
 @dataclass
 class FilterRun:
     name: str
@@ -1588,8 +1594,7 @@ class FilterRun:
     plans: dict = field(default_factory=dict)  # "page"/"count" → {"ms", "seq_scans", "generic_seq_scans", "plan"}
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))]  # nearest rank
+        return nearest_rank(self.latencies, q)
 
     @property
     def p50(self) -> float:

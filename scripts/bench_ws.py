@@ -77,7 +77,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench import (  # noqa: E402
-    LIMITS, Endpoint, Processes, describe_machine, free_port, log, simulator_urls, status_mb, wait_ready,
+    LIMITS, Endpoint, Processes, describe_machine, free_port, log, nearest_rank, simulator_urls, status_mb,
+    wait_ready,
 )
 from tests.documents import REGISTER  # noqa: E402
 from tests.helpers import AKS_ANKARA, AYSE, istanbul_today  # noqa: E402
@@ -363,8 +364,7 @@ class Result:
     duplicates: int
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))] if ordered else float("nan")
+        return nearest_rank(self.latencies_ms, p)
 
     @property
     def p50(self) -> float:
