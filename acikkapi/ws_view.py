@@ -48,6 +48,7 @@ SUBPROTOCOL_NOT_ACCEPTABLE, GOING_AWAY, TOO_BIG, TRY_AGAIN_LATER = 4406, 1001, 1
 DOCUMENTS_KEPT = 256
 DELIVERED_KEPT = 10_000
 FREEZE_AFTER_JOINED = 100
+CLOSE_SECONDS = 5.0
 
 
 class Closed(Exception):
@@ -222,9 +223,14 @@ class Hub:
                 del self.groups[key]
 
     async def close(self) -> None:
+        """At shutdown: every client is told, and given a moment (a stuck one is not waited for)."""
         for connection in list(self.connections):
             connection.close_soon(GOING_AWAY, "Sunucu kapanıyor.")
-        await asyncio.gather(*(c.done.wait() for c in list(self.connections)), return_exceptions=True)
+        waiting = [asyncio.ensure_future(connection.done.wait()) for connection in self.connections]
+        if waiting:
+            await asyncio.wait(waiting, timeout=CLOSE_SECONDS)
+            for waiter in waiting:
+                waiter.cancel()
 
 
 class Connection:
