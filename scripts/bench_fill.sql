@@ -146,7 +146,7 @@ CROSS JOIN (VALUES (1, 'AKS'), (2, 'MIA')) r(k, role),
 WHERE NOT EXISTS (SELECT FROM app_user u
                   WHERE u.role = r.role AND u.province_id = p.id AND u.district_id IS NULL AND u.active)
 ORDER BY p.id, r.k
-ON CONFLICT (tckn) DO NOTHING;
+ON CONFLICT (tckn) WHERE active DO NOTHING;
 
 WITH made AS (
   INSERT INTO app_user (tckn, first_name, last_name, phone, role, province_id)
@@ -162,7 +162,7 @@ WITH made AS (
     AND NOT EXISTS (SELECT FROM user_unit uu JOIN app_user y ON y.id = uu.user_id
                     WHERE uu.unit_no = u.detsis_no AND y.role = 'YETKILI' AND y.active)
   ORDER BY u.detsis_no
-  ON CONFLICT (tckn) DO NOTHING
+  ON CONFLICT (tckn) WHERE active DO NOTHING
   RETURNING id, tckn)
 INSERT INTO user_unit (user_id, unit_no)
 SELECT made.id, u.detsis_no FROM made JOIN unit u ON pg_temp.fill_tckn(900000000 + u.detsis_no % 100000000) = made.tckn
