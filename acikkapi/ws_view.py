@@ -133,7 +133,11 @@ class Hub:
                 for connection in list(self.connections):
                     connection.ping()
             for connection in [c for c in self.connections if c.deadline <= now]:
-                await connection.recheck_session()
+                try:
+                    await connection.recheck_session()
+                except Exception as error:  # the database is away: the session is looked at again later
+                    log.warning("could not check a connection's session: %r", error)
+                    connection.deadline = now + settings.ws_ping_seconds
             self.next_upkeep = min([next_ping, *(c.deadline for c in self.connections)])
             self.wake.clear()
             try:
