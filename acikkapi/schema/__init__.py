@@ -17,7 +17,7 @@ from acikkapi.schema.applications import COMPILED_MUTATIONS, COMPILED_ROOTS, App
 from acikkapi.schema.category_admin import CategoryAdminMutation, CategoryAdminQuery
 from acikkapi.schema.compiled import Compiler
 from acikkapi.schema.detsis import DetsisMutation
-from acikkapi.schema.limits import NoIntrospection, aliases_rule, depth_rule
+from acikkapi.schema.limits import NoIntrospection, NoSubscriptionOverHttp, aliases_rule, depth_rule
 from acikkapi.schema.lists import PLANNERS
 from acikkapi.schema.realtime import RealtimeQuery, RealtimeSubscription
 from acikkapi.schema.reference import ReferenceQuery
@@ -159,7 +159,7 @@ def build_schema(settings: Settings) -> Schema:
                                 scalar_map={Upload: UploadScalar}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(rules),
+            lambda: AddValidationRules([*rules, NoSubscriptionOverHttp]),
             IntrospectionPolicy,
             DomainErrorsAndMasking,
             lambda: ShortParserCache(maxsize=1024),

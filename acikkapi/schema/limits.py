@@ -1,13 +1,14 @@
-"""Query depth, counted over every field (introspection included) with fragments expanded; aliases; and
-introspection where it is not allowed."""
+"""Query depth, counted over every field (introspection included) with fragments expanded; aliases;
+introspection where it is not allowed; subscriptions over HTTP."""
 
 from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
-    OperationDefinitionNode, SelectionSetNode, ValidationRule, get_introspection_query, parse,
+    OperationDefinitionNode, OperationType, SelectionSetNode, ValidationRule, get_introspection_query, parse,
 )
 from strawberry.extensions.max_aliases import count_fields_with_alias
 
 from acikkapi.services.errors import DomainError, IntrospectionNotAllowed, TooManyAliases
+from acikkapi.services.realtime import SubscriptionOverHttp
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
@@ -54,6 +55,14 @@ class NoIntrospection(ValidationRule):
     def enter_field(self, node: FieldNode, *_) -> None:
         if node.name.value in INTROSPECTION_ROOTS:
             _report(self, IntrospectionNotAllowed(), node)
+
+
+class NoSubscriptionOverHttp(ValidationRule):
+    """Subscriptions are served over WebSocket (ws_view.py); over HTTP one is a request error, before it runs."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_) -> None:
+        if node.operation is OperationType.SUBSCRIPTION:
+            _report(self, SubscriptionOverHttp(), node)
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:

@@ -289,3 +289,10 @@ class TestSessionsEnd:
                 break
             await asyncio.sleep(0.02)
         assert connection_tasks() == before
+
+
+async def test_a_subscription_over_http_is_a_client_error(world, tokens):
+    response = await world.post({"query": EVENTS}, token=tokens["aks"],
+                                headers={"Accept": "application/graphql-response+json"})
+    assert response.status_code == 400, response.text  # a request error: refused before it runs
+    assert [error["extensions"]["code"] for error in response.json()["errors"]] == ["SUBSCRIPTION_OVER_HTTP"]
