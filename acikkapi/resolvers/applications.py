@@ -8,7 +8,8 @@ from acikkapi.models import Channel, District, LookupPurpose, Place, Province, P
 from acikkapi.permissions.actor import require_purpose
 from acikkapi.permissions.applications import ensure_can_register
 from acikkapi.context import Context
-from acikkapi.services import applications, signin, staff_lookups, tracking
+from acikkapi.resolvers import identity_lookups
+from acikkapi.services import applications, signin, tracking
 from acikkapi.services.applications import ApplicationDraft, Submitted
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.identity import Person
@@ -65,7 +66,7 @@ async def tracked_application(context: Context) -> TrackingView:
 
 
 @raises(Unauthenticated, PermissionDenied, ValidationFailed, *applications.check_draft.raises,
-        *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises, *applications.pending_files.raises,
+        *identity_lookups.person_of.raises, *applications.pending_files.raises,
         *applications.submit_application.raises)
 async def register_application(context: Context, *, tckn: str, arrival_date: date, draft: ApplicationDraft,
                                idempotency_key: str | None = None) -> Submitted:
@@ -95,15 +96,9 @@ async def register_application(context: Context, *, tckn: str, arrival_date: dat
     storage = context.services.storage
     # The files are checked first: refused ones cost no identity lookup.
     async with applications.pending_files(storage, draft.files, context.settings) as stored:
-        async with context.mutation() as session:
-            lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=actor.user, tckn=tckn,
-                                                         purpose=LookupPurpose.REGISTER_APPLICATION)
-        outcome, person = await staff_lookups.look_up_applicant(
-            context.services.identity, tckn, province_id=actor.province_id,
-            same_as_residence=draft.same_as_residence)
-        async with context.mutation() as session:
-            await staff_lookups.finish_lookup(session, lookup_id, outcome)
-        person = staff_lookups.found_person(outcome, person)
+        person = await identity_lookups.person_of(context, tckn, LookupPurpose.REGISTER_APPLICATION,
+                                                  province_id=actor.province_id,
+                                                  same_as_residence=draft.same_as_residence)
         async with context.connection() as connection:
             submitted = await applications.submit_application(
                 connection, storage, person=person, draft=draft, stored=stored, channel=Channel.BANKO,

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from acikkapi.context import Context
 from acikkapi.models import LookupPurpose
 from acikkapi.permissions.admin import AdminScope, admin_scope
+from acikkapi.resolvers import identity_lookups
 from acikkapi.resolvers.search import page_size
-from acikkapi.services import audit, exports, staff_lookups, users
+from acikkapi.services import audit, exports, users
 from acikkapi.services.audit import AuditFilter, AuditPage
 from acikkapi.services.errors import PermissionDenied, Unauthenticated, ValidationFailed, raises
 from acikkapi.services.exports import ExportLimitReached, ExportRequest
@@ -25,24 +26,16 @@ def _form(scope: AdminScope, values: dict) -> UserForm:
 
 async def _confirm_identity(context: Context, tckn: str, form: UserForm) -> None:
     """The identity service confirms the name (the lookup recorded and counted as every staff lookup)."""
-    admin = context.actor.user
-    async with context.mutation() as session:
-        lookup_id = await staff_lookups.start_lookup(session, context.settings, officer=admin, tckn=tckn,
-                                                     purpose=LookupPurpose.REGISTER_USER)
-    outcome, person = await staff_lookups.look_up_applicant(context.services.identity, tckn, province_id=None,
-                                                            same_as_residence=False)
-    async with context.mutation() as session:
-        await staff_lookups.finish_lookup(session, lookup_id, outcome)
     try:
-        person = staff_lookups.found_person(outcome, person)
+        person = await identity_lookups.person_of(context, tckn, LookupPurpose.REGISTER_USER)
     except IdentityLookupRefused:  # its message speaks of applications
         raise IdentityLookupRefused("Bu T.C. Kimlik No ile kimlik kaydı bulunamadı.", field="tcKimlikNo") from None
     users.check_identity(person, form)
 
 
 @raises(Unauthenticated, PermissionDenied, *users.check_form.raises, *users.check_references.raises,
-        *users.ensure_no_active_account.raises, *staff_lookups.start_lookup.raises,
-        *staff_lookups.found_person.raises, *users.check_identity.raises, *users.register_user.raises)
+        *users.ensure_no_active_account.raises, *identity_lookups.person_of.raises,
+        *users.check_identity.raises, *users.register_user.raises)
 async def register_user(context: Context, values: dict) -> int:
     """Kullanıcı Kayıt: a new user of the admin's scope; their id."""
     scope = admin_scope(context.actor)
@@ -57,8 +50,8 @@ async def register_user(context: Context, values: dict) -> int:
 
 
 @raises(Unauthenticated, PermissionDenied, *users.check_form.raises, *users.check_references.raises,
-        *users.managed_user.raises, *staff_lookups.start_lookup.raises, *staff_lookups.found_person.raises,
-        *users.check_identity.raises, *users.update_user.raises)
+        *users.managed_user.raises, *identity_lookups.person_of.raises, *users.check_identity.raises,
+        *users.update_user.raises)
 async def update_user(context: Context, user_id: int, values: dict, expected_version: int | None) -> int:
     """Güncelle: the form replaces the user's fields; a new name is confirmed by the identity service."""
     scope = admin_scope(context.actor)
