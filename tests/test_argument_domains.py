@@ -5,11 +5,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from acikkapi.models import Application, District, Place, Province, ServiceCategory
-from acikkapi.services.checks import fits
+from acikkapi.models import Application, District, Place, Province, Routing, ServiceCategory
+from acikkapi.services.checks import fits, id_number
 from tests.applications.support import counts, submit_input
-from tests.documents import REGISTER
-from tests.helpers import AKS_ANKARA, AYSE, istanbul_today, MEHMET, sign_in_to_apply, staff_sign_in, submit
+from tests.documents import ANSWER, REGISTER
+from tests.helpers import (
+    AKS_ANKARA, AYSE, MEHMET, YETKILI_ANKARA, istanbul_today, sign_in_to_apply, staff_sign_in, submit,
+)
 
 INT32_EDGES = [-2**31, -45157, -32769, 32768, 2**31 - 1]
 
@@ -19,6 +21,24 @@ def test_fits_follows_the_column_type():
     assert fits(2**31 - 1, Place.id) and not fits(2**31, ServiceCategory.id)
     assert fits(2**62, Application.tracking_no) and not fits(2**63, Application.tracking_no)
     assert fits(None, Province.id)
+
+
+@pytest.mark.parametrize("text", ["²", "١٢", "1" * 5001, "-1", "2147483648", ""])
+def test_an_id_no_row_can_have_is_no_number(text):
+    assert id_number(text, Routing.id) is None
+
+
+def test_an_id_a_row_can_have_is_its_number():
+    assert (id_number("2147483647", Routing.id), id_number("007", Routing.id)) == (2**31 - 1, 7)
+
+
+class TestIds:
+    @pytest.mark.parametrize("routing_id", ["²", "1" * 5001])
+    async def test_a_routing_id_of_other_digits_or_no_size_is_not_found(self, world, routing_id):
+        token = await staff_sign_in(world, YETKILI_ANKARA)
+        result = (await world.gql(ANSWER, {"input": {"routingId": routing_id, "answer": "Cevap."}},
+                                  token=token))["answerRouting"]
+        assert result["code"] == "NOT_FOUND", result
 
 
 class TestReferenceQueries:

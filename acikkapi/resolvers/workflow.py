@@ -10,7 +10,7 @@ from acikkapi.permissions.actor import require_staff
 from acikkapi.permissions.applications import PERSONAL_FIELDS, Scope, reads_personal_data, scope_of, scope_params
 from acikkapi.services import applications, decisions, kvkk, routing, staff_view, workflow
 from acikkapi.services.applications import CategoryRow, Upload
-from acikkapi.services.checks import fits
+from acikkapi.services.checks import id_number
 from acikkapi.services.errors import NotFound, PermissionDenied, ValidationFailed, raises
 from acikkapi.services.staff_view import StaffView
 from acikkapi.services.storage import settle_files
@@ -43,9 +43,10 @@ async def staff_application(context: Context, tracking_no: int, selected: Collec
 
 def routing_number(routing_id: str) -> int:
     """A routing's id from its GraphQL ID; one that names no routing is not found."""
-    if not routing_id.isdigit() or not fits(int(routing_id), Routing.id):
+    number = id_number(routing_id, Routing.id)
+    if number is None:
         raise NotFound("Yönlendirme bulunamadı.")
-    return int(routing_id)
+    return number
 
 
 async def _take(context: Context, step, **arguments) -> Advanced:

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from acikkapi.models import AuditAction as AuditActionValue, AuditEntity as AuditEntityValue
+from acikkapi.models import AuditAction as AuditActionValue, AuditEntity as AuditEntityValue, User
 from acikkapi.resolvers import users
 from acikkapi.schema.errors import as_payload, payload_union
 from acikkapi.schema.reference import District, Province
@@ -15,6 +15,7 @@ from acikkapi.schema.search import After, ExportJobType, ExportStarted, First, P
 from acikkapi.schema.signin import StaffRole
 from acikkapi.schema.workflow import RoutedUnit
 from acikkapi.services.audit import AuditPage
+from acikkapi.services.checks import id_number
 from acikkapi.services.errors import DomainError
 from acikkapi.services.search import DEFAULT_PAGE
 from acikkapi.services.users import UserLine, UserPage
@@ -157,7 +158,7 @@ class AuditEventFilter:
 
 
 def _user_id(value: strawberry.ID) -> int:
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else 0  # 0: no user, not found
+    return id_number(value, User.id) or 0  # 0 is no user's: not found
 
 
 async def _saved(info: Info, user_id: int) -> UserSaved:

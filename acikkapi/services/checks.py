@@ -21,3 +21,12 @@ def fits(value: int | None, column) -> bool:
 def _bounds(column) -> tuple[int, int]:
     bits = 16 if isinstance(column.type, SmallInteger) else 64 if isinstance(column.type, BigInteger) else 32
     return -(2 ** (bits - 1)), 2 ** (bits - 1)
+
+
+def id_number(text: str, column) -> int | None:
+    """The number a GraphQL ID names, if it is one `column` can hold: ASCII digits only (int() also reads "²"
+    and would spend time on a million digits), in range. None: no row has it."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        return None
+    number = int(text)
+    return number if fits(number, column) else None
